@@ -1,0 +1,258 @@
+// Command gostep times training steps of a small conv net through fkd's Go
+// binding to LibTorch, for bench/torch/run.sh to set beside the same net in
+// LibTorch's C++ frontend (step.cpp) and in PyTorch (step.py).
+//
+// The net: three blocks of 3×3 convolution (padding 1), batch norm, ReLU
+// and 2×2 max-pooling (1→16→32→64 channels), global average pooling and a
+// linear layer to 30 outputs; float32, a fixed batch of N×1×S×S inputs
+// with random targets, MSE loss, Adam (lr 1e-3). Parameters start as
+// PyTorch's nn.Conv2d, nn.BatchNorm2d and nn.Linear start them, drawn from
+// LibTorch's generator in the same order, so that with the same seed the
+// three programs compute the same losses.
+//
+// It also times the per-call cost of a tiny op: adding two one-element
+// tensors.
+//
+// Output, one result per line, for run.sh to read:
+//
+//	step_ms median=<ms> min=<ms> loss_first=<loss> loss_last=<loss>
+//	tiny_add_ns <ns per call>
+//	threads=<n> libtorch=<version> os_threads=<n>
+package main
+
+import (
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/fkd-project/fkd/torch"
+)
+
+func main() {
+	threads := flag.Int("threads", 0, "LibTorch intra-op threads (0: one per CPU)")
+	warmup := flag.Int("warmup", 5, "untimed training steps first")
+	steps := flag.Int("steps", 30, "timed training steps")
+	batch := flag.Int64("batch", 64, "images per batch")
+	size := flag.Int64("size", 96, "image height and width")
+	tiny := flag.Int("tiny", 200000, "calls of the one-element add to time (0: skip)")
+	seed := flag.Uint64("seed", 1, "LibTorch random seed")
+	lockThread := flag.Bool("lock-thread", false, "keep the main goroutine on one OS thread for the whole run")
+	cpuProfile := flag.String("cpuprofile", "", "write a Go CPU profile to this file")
+	flag.Parse()
+	if *lockThread {
+		runtime.LockOSThread()
+	}
+	if err := profile(*cpuProfile, func() error {
+		return run(*threads, *warmup, *steps, *batch, *size, *tiny, *seed)
+	}); err != nil {
+		fmt.Fprintln(os.Stderr, "gostep:", err)
+		os.Exit(1)
+	}
+}
+
+// profile runs f, recording a CPU profile into path unless path is empty.
+func profile(path string, f func() error) error {
+	if path == "" {
+		return f()
+	}
+	out, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(out); err != nil {
+		out.Close()
+		return fmt.Errorf("cpu profile: %w", err)
+	}
+	ferr := f()
+	pprof.StopCPUProfile()
+	if err := out.Close(); err != nil && ferr == nil {
+		ferr = fmt.Errorf("cpu profile %s: %w", path, err)
+	}
+	return ferr
+}
+
+func run(threads, warmup, steps int, batch, size int64, tiny int, seed uint64) error {
+	if steps < 1 || warmup < 0 || batch < 1 || size < 8 {
+		return fmt.Errorf("want steps >= 1, warmup >= 0, batch >= 1 and size >= 8")
+	}
+	torch.SetNumThreads(threads)
+	torch.ManualSeed(seed)
+
+	n := newNet()
+	x := torch.Randn([]int64{batch, 1, size, size}, torch.Float32, torch.CPU)
+	y := torch.Rand([]int64{batch, outputs}, torch.Float32, torch.CPU)
+	adam := newAdam(n.params())
+
+	var times []float64
+	var first, last float64
+	for i := range warmup + steps {
+		start := time.Now()
+		loss := n.trainStep(adam, x, y)
+		elapsed := time.Since(start)
+		if i == 0 {
+			first = loss
+		}
+		last = loss
+		if math.IsNaN(loss) {
+			return fmt.Errorf("step %d: loss is NaN", i+1)
+		}
+		if i >= warmup {
+			times = append(times, float64(elapsed.Nanoseconds())/1e6)
+		}
+	}
+	slices.Sort(times)
+	fmt.Printf("step_ms median=%.3f min=%.3f loss_first=%.6f loss_last=%.6f\n",
+		median(times), times[0], first, last)
+
+	if tiny > 0 {
+		fmt.Printf("tiny_add_ns %.1f\n", timeTinyAdd(tiny))
+	}
+	fmt.Printf("threads=%d libtorch=%s os_threads=%d\n", torch.NumThreads(), torch.Version(), osThreads())
+	return nil
+}
+
+// outputs is the number of values the net predicts (15 keypoints × 2).
+const outputs = 30
+
+// block is one conv → batch norm → ReLU → max-pool stage.
+type block struct {
+	weight, bias            *torch.Tensor // convolution
+	gamma, beta             *torch.Tensor // batch-norm scale and shift
+	runningMean, runningVar *torch.Tensor
+}
+
+type net struct {
+	blocks   []block
+	fcW, fcB *torch.Tensor
+	fcIn     int64 // features into the linear layer
+}
+
+func newNet() *net {
+	n := &net{}
+	in := int64(1)
+	for _, out := range []int64{16, 32, 64} {
+		w, b := uniformLayer([]int64{out, in, 3, 3}, in*9)
+		n.blocks = append(n.blocks, block{
+			weight: w, bias: b,
+			gamma:       param(torch.Ones([]int64{out}, torch.Float32, torch.CPU)),
+			beta:        param(torch.Zeros([]int64{out}, torch.Float32, torch.CPU)),
+			runningMean: torch.Zeros([]int64{out}, torch.Float32, torch.CPU),
+			runningVar:  torch.Ones([]int64{out}, torch.Float32, torch.CPU),
+		})
+		in = out
+	}
+	n.fcIn = in
+	n.fcW, n.fcB = uniformLayer([]int64{outputs, in}, in)
+	return n
+}
+
+// uniformLayer makes a weight and bias as PyTorch's nn.Conv2d and nn.Linear
+// initialise them: kaiming_uniform_ with a = √5 for the weight, then
+// U(-1/√fanIn, 1/√fanIn) for the bias. The arithmetic follows PyTorch's so
+// that the bounds agree to the last bit.
+func uniformLayer(shape []int64, fanIn int64) (w, b *torch.Tensor) {
+	a := math.Sqrt(5)
+	gain := math.Sqrt(2 / (1 + a*a))
+	bound := math.Sqrt(3) * (gain / math.Sqrt(float64(fanIn)))
+	w = torch.Zeros(shape, torch.Float32, torch.CPU)
+	w.Uniform(-bound, bound)
+	b = torch.Zeros([]int64{shape[0]}, torch.Float32, torch.CPU)
+	bb := 1 / math.Sqrt(float64(fanIn))
+	b.Uniform(-bb, bb)
+	return param(w), param(b)
+}
+
+func param(t *torch.Tensor) *torch.Tensor { return t.SetRequiresGrad(true) }
+
+func (n *net) params() []*torch.Tensor {
+	var ps []*torch.Tensor
+	for _, b := range n.blocks {
+		ps = append(ps, b.weight, b.bias, b.gamma, b.beta)
+	}
+	return append(ps, n.fcW, n.fcB)
+}
+
+func (n *net) forward(x *torch.Tensor) *torch.Tensor {
+	pool := torch.Pool2dOptions{Kernel: [2]int64{2, 2}}
+	conv := torch.Conv2dOptions{Padding: [2]int64{1, 1}}
+	for _, b := range n.blocks {
+		x = torch.Conv2d(x, b.weight, b.bias, conv)
+		x = torch.BatchNorm(x, b.gamma, b.beta, b.runningMean, b.runningVar, true, 0.1, 1e-5)
+		x = torch.MaxPool2d(x.Relu(), pool)
+	}
+	x = torch.AdaptiveAvgPool2d(x, 1, 1).Reshape(-1, n.fcIn)
+	return torch.Linear(x, n.fcW, n.fcB)
+}
+
+// adam holds Adam's moment buffers and step count.
+type adam struct {
+	params, m, v []*torch.Tensor
+	step         int64
+}
+
+func newAdam(params []*torch.Tensor) *adam {
+	a := &adam{params: params}
+	for _, p := range params {
+		a.m = append(a.m, torch.Zeros(p.Shape(), torch.Float32, torch.CPU))
+		a.v = append(a.v, torch.Zeros(p.Shape(), torch.Float32, torch.CPU))
+	}
+	return a
+}
+
+// trainStep runs one forward and backward pass and one Adam update, and
+// returns the loss. Everything the step makes is freed when it returns.
+func (n *net) trainStep(opt *adam, x, y *torch.Tensor) float64 {
+	s := torch.NewScope()
+	defer s.Close()
+	torch.ZeroGrad(opt.params)
+	loss := torch.MSELoss(n.forward(x), y, torch.ReduceMean)
+	loss.Backward()
+	opt.step++
+	torch.AdamStep(opt.params, opt.m, opt.v, 1e-3, 0.9, 0.999, 1e-8, 0, false, opt.step)
+	return loss.Item()
+}
+
+// timeTinyAdd returns the mean wall time of one a+b on one-element
+// tensors, result freed at once, over calls calls.
+func timeTinyAdd(calls int) float64 {
+	a := torch.Full([]int64{1}, 1, torch.Float32, torch.CPU)
+	b := torch.Full([]int64{1}, 2, torch.Float32, torch.CPU)
+	for range 1000 { // warm up
+		a.Add(b).Free()
+	}
+	start := time.Now()
+	for range calls {
+		a.Add(b).Free()
+	}
+	return float64(time.Since(start).Nanoseconds()) / float64(calls)
+}
+
+func median(sorted []float64) float64 {
+	k := len(sorted)
+	if k%2 == 1 {
+		return sorted[k/2]
+	}
+	return (sorted[k/2-1] + sorted[k/2]) / 2
+}
+
+// osThreads returns the number of OS threads in this process (Linux), or
+// -1 when /proc cannot tell.
+func osThreads() int {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	var n int
+	for line := range strings.Lines(string(b)) {
+		if _, err := fmt.Sscanf(line, "Threads: %d", &n); err == nil {
+			return n
+		}
+	}
+	return -1
+}

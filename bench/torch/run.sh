@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Times one training step of the same small conv net (see gostep/main.go)
+# through fkd's Go binding, LibTorch's C++ frontend (step.cpp) and PyTorch
+# (step.py), all on the same LibTorch and thread count, and the per-call
+# cost of adding two one-element tensors. Prints a table and the ratios.
+#
+# The three run in turn, ROUNDS times, and each keeps its best median, so
+# that load from other processes counts against none of them in
+# particular. All three must report the same losses: they start from the
+# same seed and do the same arithmetic.
+#
+# Environment (defaults in brackets): THREADS [nproc], WARMUP [5],
+# STEPS [30], ROUNDS [3], BATCH [64], SIZE [96], TINY [200000 calls],
+# LIBTORCH [Debian's], PYTHON [/usr/bin/python3], GO [go], GOSTEP_FLAGS
+# [none] (extra gostep flags, e.g. -lock-thread).
+#
+# With glibc's default malloc, the step's 36 MB activations are mmap'd and
+# unmapped every step, and page faults take a large, erratic share of the
+# time. fkd's torch package raises glibc's thresholds when it loads, and
+# step.cpp does the same, so Go/C++ compares the bindings alone. Python runs
+# twice: as shipped ("Python"), and with the same thresholds set through
+#   GLIBC_TUNABLES=glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=1073741824
+# ("Python tuned"), so the table shows what the malloc setting is worth.
+#
+# Usage: bench/torch/run.sh   (or: make bench)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+threads=${THREADS:-$(nproc)}
+warmup=${WARMUP:-5}
+steps=${STEPS:-30}
+rounds=${ROUNDS:-3}
+batch=${BATCH:-64}
+size=${SIZE:-96}
+tiny=${TINY:-200000}
+python=${PYTHON:-/usr/bin/python3}
+go=${GO:-go}
+build=bench/torch/build
+mkdir -p "$build"
+
+# The C++ program is built against the LibTorch the Go binding uses (the
+# Makefile sets CGO_* for LIBTORCH), and rebuilt when step.cpp or the
+# LibTorch changes.
+if [ -n "${LIBTORCH:-}" ]; then
+	cxxflags=(-I"$LIBTORCH/include" -I"$LIBTORCH/include/torch/csrc/api/include")
+	ldflags=(-L"$LIBTORCH/lib" -Wl,-rpath,"$LIBTORCH/lib")
+	if [ -f "$LIBTORCH/lib/libtorch_cuda.so" ]; then
+		ldflags+=(-Wl,--no-as-needed -ltorch_cuda -lc10_cuda -Wl,--as-needed)
+	fi
+else
+	cxxflags=(-I/usr/include/torch/csrc/api/include)
+	ldflags=()
+fi
+key=$(echo "${cxxflags[*]} ${ldflags[*]}" | cksum | cut -d' ' -f1)
+cpp=$build/step-$key
+if [ ! -x "$cpp" ] || [ bench/torch/step.cpp -nt "$cpp" ]; then
+	echo "building $cpp (g++, about a minute)" >&2
+	nice g++ -O2 -std=c++17 -Wno-deprecated-declarations "${cxxflags[@]}" bench/torch/step.cpp \
+		-o "$cpp.tmp" "${ldflags[@]}" -ltorch -ltorch_cpu -lc10
+	mv "$cpp.tmp" "$cpp"
+fi
+"$go" build -o "$build/gostep" ./bench/torch/gostep
+
+impls=(go cpp)
+if "$python" -c 'import torch' 2>/dev/null; then
+	impls+=(py pytuned)
+else
+	echo "no PyTorch in $python: Python column skipped (make deps-bench installs python3-torch)" >&2
+fi
+
+args=(--threads="$threads" --warmup="$warmup" --steps="$steps" --batch="$batch" --size="$size" --tiny="$tiny")
+run_impl() {
+	case $1 in
+	go) "$build/gostep" "${args[@]}" ${GOSTEP_FLAGS:-} ;;
+	cpp) "$cpp" "${args[@]}" ;;
+	py) "$python" bench/torch/step.py "${args[@]}" ;;
+	pytuned) GLIBC_TUNABLES=glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=1073741824 \
+		"$python" bench/torch/step.py "${args[@]}" ;;
+	esac
+}
+
+# field NAME LINE prints the value of NAME=value in LINE.
+field() { sed -n "s/.*[ ]$1=\([^ ]*\).*/\1/p" <<<" $2"; }
+
+declare -A best_ms best_min best_tiny loss_first loss_last version
+for ((r = 1; r <= rounds; r++)); do
+	for impl in "${impls[@]}"; do
+		out=$(run_impl "$impl")
+		step=$(grep '^step_ms ' <<<"$out")
+		ms=$(field median "$step")
+		mn=$(field min "$step")
+		tn=$(awk '/^tiny_add_ns / {print $2}' <<<"$out")
+		if [ -z "${best_ms[$impl]:-}" ] || awk -v a="$ms" -v b="${best_ms[$impl]}" 'BEGIN {exit !(a < b)}'; then
+			best_ms[$impl]=$ms
+			best_min[$impl]=$mn
+		fi
+		if [ -n "$tn" ] && { [ -z "${best_tiny[$impl]:-}" ] ||
+			awk -v a="$tn" -v b="${best_tiny[$impl]}" 'BEGIN {exit !(a < b)}'; }; then
+			best_tiny[$impl]=$tn
+		fi
+		loss_first[$impl]=$(field loss_first "$step")
+		loss_last[$impl]=$(field loss_last "$step")
+		version[$impl]=$(field libtorch "$(grep '^threads=' <<<"$out")")
+	done
+done
+
+declare -A names=([go]="Go (fkd)" [cpp]="C++ frontend" [py]="Python" [pytuned]="Python tuned")
+echo "conv net training step: batch ${batch}x1x${size}x${size}, float32, Adam; $threads threads;" \
+	"$warmup warm-up + $steps timed steps; best median of $rounds rounds"
+printf '%-14s %-10s %12s %12s %14s %14s\n' implementation libtorch "ms/step" "min ms" "tiny add ns" "final loss"
+for impl in "${impls[@]}"; do
+	printf '%-14s %-10s %12.1f %12.1f %14s %14s\n' "${names[$impl]}" "${version[$impl]}" \
+		"${best_ms[$impl]}" "${best_min[$impl]}" "${best_tiny[$impl]:--}" "${loss_last[$impl]}"
+done
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
+verdict() { awk -v r="$1" -v t="$2" 'BEGIN {print (r <= t ? "within" : "OVER")}'; }
+r=$(ratio "${best_ms[go]}" "${best_ms[cpp]}")
+echo "step Go/C++:    $r ($(verdict "$r" 1.05) target <= 1.05)"
+if [ -n "${best_ms[py]:-}" ]; then
+	r=$(ratio "${best_ms[go]}" "${best_ms[py]}")
+	echo "step Go/Python: $r ($(verdict "$r" 1.0) target <= 1.0)"
+	echo "step Go/Python tuned: $(ratio "${best_ms[go]}" "${best_ms[pytuned]}")"
+fi
+if [ -n "${best_tiny[go]:-}" ]; then
+	echo "tiny add Go/C++: $(ratio "${best_tiny[go]}" "${best_tiny[cpp]}")" \
+		"(${best_tiny[go]} vs ${best_tiny[cpp]} ns/call)"
+fi
+
+# Same seed, same net, same LibTorch: the losses must agree, or the
+# programs are not timing the same work.
+for impl in "${impls[@]}"; do
+	if [ "${loss_first[$impl]}/${loss_last[$impl]}" != "${loss_first[go]}/${loss_last[go]}" ]; then
+		echo "WARNING: losses differ: Go ${loss_first[go]} -> ${loss_last[go]}," \
+			"${names[$impl]} ${loss_first[$impl]} -> ${loss_last[$impl]}" >&2
+	fi
+done
+echo "losses (first -> last step): Go ${loss_first[go]} -> ${loss_last[go]}"

@@ -1,0 +1,94 @@
+"""Times training steps of bench/torch's small conv net in PyTorch.
+
+The same net, data, initialisation and optimiser as gostep (see
+bench/torch/gostep/main.go) and step.cpp, written the ordinary PyTorch way
+(torch.nn modules, torch.optim.Adam). Prints the same result lines:
+
+    step_ms median=<ms> min=<ms> loss_first=<loss> loss_last=<loss>
+    tiny_add_ns <ns per call>
+    threads=<n> libtorch=<version>
+"""
+
+import argparse
+import os
+import statistics
+import time
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+OUTPUTS = 30
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        layers = []
+        cin = 1
+        for cout in (16, 32, 64):
+            layers += [
+                nn.Conv2d(cin, cout, 3, padding=1),
+                nn.BatchNorm2d(cout),
+                nn.ReLU(),
+                nn.MaxPool2d(2),
+            ]
+            cin = cout
+        self.features = nn.Sequential(*layers)
+        self.fc = nn.Linear(cin, OUTPUTS)
+
+    def forward(self, x):
+        x = F.adaptive_avg_pool2d(self.features(x), 1).flatten(1)
+        return self.fc(x)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", type=int, default=0, help="intra-op threads (0: one per CPU)")
+    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--size", type=int, default=96)
+    ap.add_argument("--tiny", type=int, default=200000, help="one-element adds to time (0: skip)")
+    ap.add_argument("--seed", type=int, default=1)
+    a = ap.parse_args()
+
+    torch.set_num_threads(a.threads if a.threads > 0 else len(os.sched_getaffinity(0)))
+    torch.manual_seed(a.seed)
+
+    net = Net()
+    x = torch.randn(a.batch, 1, a.size, a.size)
+    y = torch.rand(a.batch, OUTPUTS)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+
+    times = []
+    losses = []
+    for i in range(a.warmup + a.steps):
+        start = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        loss = F.mse_loss(net(x), y)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+        elapsed = time.perf_counter() - start
+        if i >= a.warmup:
+            times.append(elapsed * 1e3)
+    print(
+        f"step_ms median={statistics.median(times):.3f} min={min(times):.3f} "
+        f"loss_first={losses[0]:.6f} loss_last={losses[-1]:.6f}"
+    )
+
+    if a.tiny > 0:
+        p = torch.full((1,), 1.0)
+        q = torch.full((1,), 2.0)
+        for _ in range(1000):
+            p + q
+        start = time.perf_counter()
+        for _ in range(a.tiny):
+            p + q
+        print(f"tiny_add_ns {(time.perf_counter() - start) * 1e9 / a.tiny:.1f}")
+    print(f"threads={torch.get_num_threads()} libtorch={torch.__version__}")
+
+
+if __name__ == "__main__":
+    main()

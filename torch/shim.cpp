@@ -1,0 +1,731 @@
+// shim.cpp implements shim.h over LibTorch's ATen and autograd. It compiles
+// against LibTorch 1.13 and 2.x: it uses only functions present in both.
+
+#include "shim.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <ATen/core/grad_mode.h>
+#include <ATen/detail/CUDAHooksInterface.h>
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/autograd/variable.h>
+#include <torch/version.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <malloc.h>
+#include <cstring>
+#include <string>
+#include <vector>
+
+struct fkd_tensor {
+	at::Tensor t;
+	// Owners: Go (until fkd_release) and, when made inside a scope, that
+	// scope (until it closes). The last owner deletes the handle.
+	std::atomic<int> owners;
+};
+
+namespace {
+
+struct scope {
+	std::vector<fkd_tensor *> handles;
+};
+
+thread_local std::vector<scope> scopes;
+
+void drop(fkd_tensor *h) {
+	if (h->owners.fetch_sub(1) == 1) delete h;
+}
+
+fkd_tensor *wrap(at::Tensor t) {
+	auto *h = new fkd_tensor{std::move(t), {1}};
+	if (!scopes.empty()) {
+		h->owners.fetch_add(1);
+		scopes.back().handles.push_back(h);
+	}
+	return h;
+}
+
+fkd_err errorf(const char *op, const char *msg) {
+	std::string s = std::string(op) + ": " + msg;
+	// Keep the first line of LibTorch's message: the rest is a C++ backtrace.
+	auto nl = s.find("\nException raised from");
+	if (nl != std::string::npos) s.resize(nl);
+	while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+	char *p = static_cast<char *>(std::malloc(s.size() + 1));
+	std::memcpy(p, s.c_str(), s.size() + 1);
+	return p;
+}
+
+const at::Tensor &get(fkd_tensor *h) {
+	if (h == nullptr) throw std::invalid_argument("nil tensor");
+	if (!h->t.defined()) throw std::invalid_argument("tensor used after Free or after its scope closed");
+	return h->t;
+}
+
+at::Tensor opt(fkd_tensor *h) { return h == nullptr ? at::Tensor() : get(h); }
+
+at::ScalarType scalar_type(int dtype) {
+	switch (dtype) {
+	case FKD_FLOAT32: return at::kFloat;
+	case FKD_FLOAT64: return at::kDouble;
+	case FKD_INT64: return at::kLong;
+	case FKD_BOOL: return at::kBool;
+	case FKD_UINT8: return at::kByte;
+	case FKD_BFLOAT16: return at::kBFloat16;
+	case FKD_FLOAT16: return at::kHalf;
+	case FKD_INT32: return at::kInt;
+	}
+	throw std::invalid_argument("unknown dtype " + std::to_string(dtype));
+}
+
+int dtype_code(at::ScalarType s) {
+	switch (s) {
+	case at::kFloat: return FKD_FLOAT32;
+	case at::kDouble: return FKD_FLOAT64;
+	case at::kLong: return FKD_INT64;
+	case at::kBool: return FKD_BOOL;
+	case at::kByte: return FKD_UINT8;
+	case at::kBFloat16: return FKD_BFLOAT16;
+	case at::kHalf: return FKD_FLOAT16;
+	case at::kInt: return FKD_INT32;
+	default: return -1;
+	}
+}
+
+at::Device device(int devtype, int devidx) {
+	switch (devtype) {
+	case FKD_CPU: return at::Device(at::kCPU);
+	case FKD_CUDA: return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(devidx));
+	}
+	throw std::invalid_argument("unknown device type " + std::to_string(devtype));
+}
+
+at::TensorOptions options(int dtype, int devtype, int devidx) {
+	return at::TensorOptions().dtype(scalar_type(dtype)).device(device(devtype, devidx));
+}
+
+at::IntArrayRef ints(const int64_t *p, int n) { return at::IntArrayRef(p, static_cast<size_t>(n)); }
+
+at::Reduction::Reduction reduction(int r) {
+	switch (r) {
+	case FKD_REDUCE_NONE: return at::Reduction::None;
+	case FKD_REDUCE_MEAN: return at::Reduction::Mean;
+	case FKD_REDUCE_SUM: return at::Reduction::Sum;
+	}
+	throw std::invalid_argument("unknown reduction " + std::to_string(r));
+}
+
+// scalar converts a Go float64 operand for an op on x. A whole number used
+// with an integer tensor becomes an integer scalar, as a Python int literal
+// does, so that x + 1 or x.clamp(0, 4) keeps x's integer type (and x += 1
+// works in place) instead of promoting to float.
+at::Scalar scalar(const at::Tensor &x, double v) {
+	if (at::isIntegralType(x.scalar_type(), /*includeBool=*/false) && std::trunc(v) == v &&
+	    v >= -9.2233720368547758e18 && v < 9.2233720368547758e18)
+		return at::Scalar(static_cast<int64_t>(v));
+	return at::Scalar(v);
+}
+
+std::vector<at::Tensor> list(fkd_tensor **ts, int n) {
+	std::vector<at::Tensor> v;
+	v.reserve(n);
+	for (int i = 0; i < n; i++) v.push_back(get(ts[i]));
+	return v;
+}
+
+} // namespace
+
+// GUARD runs body and turns any exception into an error string named op.
+#define GUARD(op, ...)                                                               \
+	try {                                                                        \
+		__VA_ARGS__;                                                         \
+		return nullptr;                                                      \
+	} catch (const c10::Error &e) {                                              \
+		return errorf(op, e.what_without_backtrace());                       \
+	} catch (const std::exception &e) {                                          \
+		return errorf(op, e.what());                                         \
+	} catch (...) {                                                              \
+		return errorf(op, "unknown C++ exception");                          \
+	}
+
+extern "C" {
+
+// ---- Handles, scopes and process settings ----
+
+void fkd_release(fkd_tensor *t) { drop(t); }
+
+void fkd_free(fkd_tensor *t) { t->t.reset(); }
+
+int fkd_defined(fkd_tensor *t) { return t->t.defined() ? 1 : 0; }
+
+void fkd_scope_open(void) { scopes.emplace_back(); }
+
+void fkd_scope_close(void) {
+	if (scopes.empty()) return;
+	std::vector<fkd_tensor *> hs = std::move(scopes.back().handles);
+	scopes.pop_back();
+	for (auto *h : hs) {
+		h->t.reset();
+		drop(h);
+	}
+}
+
+void fkd_scope_keep(fkd_tensor *t) {
+	if (scopes.empty()) return;
+	auto &hs = scopes.back().handles;
+	for (size_t i = hs.size(); i-- > 0;) {
+		if (hs[i] != t) continue;
+		hs.erase(hs.begin() + static_cast<std::ptrdiff_t>(i));
+		if (scopes.size() >= 2) {
+			scopes[scopes.size() - 2].handles.push_back(t);
+		} else {
+			drop(t);
+		}
+		return;
+	}
+}
+
+int fkd_scope_depth(void) { return static_cast<int>(scopes.size()); }
+
+void fkd_tune_malloc(void) {
+	// A training step allocates and frees tens of megabytes of activations.
+	// With glibc's defaults each large block is mmap'd and unmapped again,
+	// and the page faults of touching fresh pages cost up to half of a
+	// step. Serving them from the heap, and not trimming it, keeps the
+	// pages mapped: memory stays at its peak instead.
+	mallopt(M_MMAP_THRESHOLD, 256 << 20);
+	mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
+
+int fkd_grad_enabled(void) { return at::GradMode::is_enabled() ? 1 : 0; }
+
+void fkd_set_grad_enabled(int on) { at::GradMode::set_enabled(on != 0); }
+
+void fkd_set_num_threads(int n) { at::set_num_threads(n); }
+
+int fkd_get_num_threads(void) { return at::get_num_threads(); }
+
+void fkd_manual_seed(uint64_t seed) {
+	// Seeds the CPU generator; CUDA generators are seeded too when present.
+	at::manual_seed(seed);
+}
+
+int fkd_cuda_device_count(void) {
+	try {
+		return at::detail::getCUDAHooks().getNumGPUs();
+	} catch (...) {
+		return 0;
+	}
+}
+
+const char *fkd_version(void) {
+	static const std::string v = std::to_string(TORCH_VERSION_MAJOR) + "." +
+				     std::to_string(TORCH_VERSION_MINOR) + "." +
+				     std::to_string(TORCH_VERSION_PATCH);
+	return v.c_str();
+}
+
+// ---- Creation and data ----
+
+fkd_err fkd_from_data(const void *data, const int64_t *shape, int ndim, int dtype, fkd_tensor **out) {
+	GUARD("from_data", {
+		auto t = at::empty(ints(shape, ndim), options(dtype, FKD_CPU, 0));
+		std::memcpy(t.data_ptr(), data, t.nbytes());
+		*out = wrap(std::move(t));
+	})
+}
+
+fkd_err fkd_copy_data(fkd_tensor *t, void *dst, int64_t nbytes) {
+	GUARD("copy_data", {
+		auto c = get(t).detach().to(at::kCPU).contiguous();
+		if (static_cast<int64_t>(c.nbytes()) != nbytes)
+			throw std::invalid_argument("destination holds " + std::to_string(nbytes) +
+						    " bytes, tensor has " + std::to_string(c.nbytes()));
+		std::memcpy(dst, c.data_ptr(), c.nbytes());
+	})
+}
+
+fkd_err fkd_full(const int64_t *shape, int ndim, double value, int dtype, int devtype, int devidx, fkd_tensor **out) {
+	GUARD("full", *out = wrap(at::full(ints(shape, ndim), value, options(dtype, devtype, devidx))))
+}
+
+fkd_err fkd_rand(const int64_t *shape, int ndim, int normal, int dtype, int devtype, int devidx, fkd_tensor **out) {
+	GUARD(normal ? "randn" : "rand", {
+		auto o = options(dtype, devtype, devidx);
+		*out = wrap(normal ? at::randn(ints(shape, ndim), o) : at::rand(ints(shape, ndim), o));
+	})
+}
+
+fkd_err fkd_arange(double start, double end, double step, int dtype, int devtype, int devidx, fkd_tensor **out) {
+	GUARD("arange", *out = wrap(at::arange(start, end, step, options(dtype, devtype, devidx))))
+}
+
+fkd_err fkd_to(fkd_tensor *t, int devtype, int devidx, int dtype, fkd_tensor **out) {
+	GUARD("to", *out = wrap(get(t).to(device(devtype, devidx), scalar_type(dtype))))
+}
+
+fkd_err fkd_item(fkd_tensor *t, double *out) {
+	GUARD("item", {
+		const auto &x = get(t);
+		if (x.numel() != 1)
+			throw std::invalid_argument("tensor has " + std::to_string(x.numel()) + " elements, not 1");
+		*out = x.item<double>();
+	})
+}
+
+fkd_err fkd_set_data(fkd_tensor *dst, fkd_tensor *src) {
+	GUARD("set_data", {
+		auto d = get(dst);
+		d.set_data(get(src));
+	})
+}
+
+// ---- Metadata ----
+
+int fkd_ndim(fkd_tensor *t) { return static_cast<int>(t->t.dim()); }
+
+void fkd_shape(fkd_tensor *t, int64_t *out) {
+	auto s = t->t.sizes();
+	for (size_t i = 0; i < s.size(); i++) out[i] = s[i];
+}
+
+int fkd_dtype(fkd_tensor *t) { return dtype_code(t->t.scalar_type()); }
+
+void fkd_device(fkd_tensor *t, int *devtype, int *devidx) {
+	auto d = t->t.device();
+	*devtype = d.is_cuda() ? FKD_CUDA : FKD_CPU;
+	*devidx = d.has_index() ? d.index() : 0;
+}
+
+int fkd_requires_grad(fkd_tensor *t) { return t->t.requires_grad() ? 1 : 0; }
+
+// ---- Element-wise math ----
+
+static const char *unary_name(int op) {
+	static const char *names[] = {"neg",     "abs",   "sqrt",  "exp",  "log",         "relu",     "sigmoid",
+				      "tanh",    "gelu",  "square", "floor", "round",      "sign",     "logical_not",
+				      "isfinite", "clone", "contiguous", "detach", "rsqrt", "sin", "cos"};
+	return op >= 0 && op < static_cast<int>(sizeof(names) / sizeof(names[0])) ? names[op] : "unary";
+}
+
+fkd_err fkd_unary(int op, fkd_tensor *a, fkd_tensor **out) {
+	GUARD(unary_name(op), {
+		const auto &x = get(a);
+		at::Tensor r;
+		switch (op) {
+		case FKD_NEG: r = at::neg(x); break;
+		case FKD_ABS: r = at::abs(x); break;
+		case FKD_SQRT: r = at::sqrt(x); break;
+		case FKD_EXP: r = at::exp(x); break;
+		case FKD_LOG: r = at::log(x); break;
+		case FKD_RELU: r = at::relu(x); break;
+		case FKD_SIGMOID: r = at::sigmoid(x); break;
+		case FKD_TANH: r = at::tanh(x); break;
+		case FKD_GELU: r = at::gelu(x); break;
+		case FKD_SQUARE: r = at::mul(x, x); break;
+		case FKD_FLOOR: r = at::floor(x); break;
+		case FKD_ROUND: r = at::round(x); break;
+		case FKD_SIGN: r = at::sign(x); break;
+		case FKD_LOGICAL_NOT: r = at::logical_not(x); break;
+		case FKD_ISFINITE: r = at::isfinite(x); break;
+		case FKD_CLONE: r = x.clone(); break;
+		case FKD_CONTIGUOUS: r = x.contiguous(); break;
+		case FKD_DETACH: r = x.detach(); break;
+		case FKD_RSQRT: r = at::rsqrt(x); break;
+		case FKD_SIN: r = at::sin(x); break;
+		case FKD_COS: r = at::cos(x); break;
+		default: throw std::invalid_argument("unknown unary op " + std::to_string(op));
+		}
+		*out = wrap(std::move(r));
+	})
+}
+
+static const char *binary_name(int op) {
+	static const char *names[] = {"add", "sub",     "mul",     "div",    "pow",         "eq",         "ne",
+				      "lt",  "le",      "gt",      "ge",     "maximum",     "minimum",    "matmul",
+				      "logical_and", "logical_or", "atan2"};
+	return op >= 0 && op < static_cast<int>(sizeof(names) / sizeof(names[0])) ? names[op] : "binary";
+}
+
+static at::Tensor binary(int op, const at::Tensor &x, const at::Tensor &y) {
+	switch (op) {
+	case FKD_ADD: return at::add(x, y);
+	case FKD_SUB: return at::sub(x, y);
+	case FKD_MUL: return at::mul(x, y);
+	case FKD_DIV: return at::div(x, y);
+	case FKD_POW: return at::pow(x, y);
+	case FKD_EQ: return at::eq(x, y);
+	case FKD_NE: return at::ne(x, y);
+	case FKD_LT: return at::lt(x, y);
+	case FKD_LE: return at::le(x, y);
+	case FKD_GT: return at::gt(x, y);
+	case FKD_GE: return at::ge(x, y);
+	case FKD_MAXIMUM: return at::maximum(x, y);
+	case FKD_MINIMUM: return at::minimum(x, y);
+	case FKD_MATMUL: return at::matmul(x, y);
+	case FKD_LOGICAL_AND: return at::logical_and(x, y);
+	case FKD_LOGICAL_OR: return at::logical_or(x, y);
+	case FKD_ATAN2: return at::atan2(x, y);
+	}
+	throw std::invalid_argument("unknown binary op " + std::to_string(op));
+}
+
+static at::Tensor binary_scalar(int op, const at::Tensor &x, double v) {
+	auto s = scalar(x, v);
+	switch (op) {
+	case FKD_ADD: return at::add(x, s);
+	case FKD_SUB: return at::sub(x, s);
+	case FKD_MUL: return at::mul(x, s);
+	case FKD_DIV: return at::div(x, s);
+	case FKD_POW: return at::pow(x, s);
+	case FKD_EQ: return at::eq(x, s);
+	case FKD_NE: return at::ne(x, s);
+	case FKD_LT: return at::lt(x, s);
+	case FKD_LE: return at::le(x, s);
+	case FKD_GT: return at::gt(x, s);
+	case FKD_GE: return at::ge(x, s);
+	case FKD_MAXIMUM: return at::clamp_min(x, s);
+	case FKD_MINIMUM: return at::clamp_max(x, s);
+	}
+	return binary(op, x, at::scalar_tensor(s, x.options()));
+}
+
+fkd_err fkd_binary(int op, fkd_tensor *a, fkd_tensor *b, fkd_tensor **out) {
+	GUARD(binary_name(op), *out = wrap(binary(op, get(a), get(b))))
+}
+
+fkd_err fkd_binary_scalar(int op, fkd_tensor *a, double b, fkd_tensor **out) {
+	GUARD(binary_name(op), *out = wrap(binary_scalar(op, get(a), b)))
+}
+
+fkd_err fkd_binary_(int op, fkd_tensor *a, fkd_tensor *b) {
+	GUARD(binary_name(op), {
+		auto x = get(a);
+		const auto &y = get(b);
+		switch (op) {
+		case FKD_ADD: x.add_(y); break;
+		case FKD_SUB: x.sub_(y); break;
+		case FKD_MUL: x.mul_(y); break;
+		case FKD_DIV: x.div_(y); break;
+		default: x.copy_(binary(op, x, y));
+		}
+	})
+}
+
+fkd_err fkd_binary_scalar_(int op, fkd_tensor *a, double b) {
+	GUARD(binary_name(op), {
+		auto x = get(a);
+		auto s = scalar(x, b);
+		switch (op) {
+		case FKD_ADD: x.add_(s); break;
+		case FKD_SUB: x.sub_(s); break;
+		case FKD_MUL: x.mul_(s); break;
+		case FKD_DIV: x.div_(s); break;
+		default: x.copy_(binary_scalar(op, x, b));
+		}
+	})
+}
+
+fkd_err fkd_clamp(fkd_tensor *a, int has_min, double min, int has_max, double max, fkd_tensor **out) {
+	GUARD("clamp", {
+		const auto &x = get(a);
+		c10::optional<at::Scalar> lo, hi;
+		if (has_min) lo = scalar(x, min);
+		if (has_max) hi = scalar(x, max);
+		*out = wrap(at::clamp(x, lo, hi));
+	})
+}
+
+fkd_err fkd_where(fkd_tensor *cond, fkd_tensor *a, fkd_tensor *b, fkd_tensor **out) {
+	GUARD("where", *out = wrap(at::where(get(cond), get(a), get(b))))
+}
+
+static const char *reduce_name(int op) {
+	static const char *names[] = {"sum", "mean", "amax", "amin", "argmax", "argmin", "all", "any"};
+	return op >= 0 && op < 8 ? names[op] : "reduce";
+}
+
+fkd_err fkd_reduce(int op, fkd_tensor *a, const int64_t *dims, int ndims, int keepdim, fkd_tensor **out) {
+	GUARD(reduce_name(op), {
+		const auto &x = get(a);
+		auto d = ints(dims, ndims);
+		bool all = ndims == 0, k = keepdim != 0;
+		at::Tensor r;
+		switch (op) {
+		case FKD_SUM: r = all ? at::sum(x) : at::sum(x, d, k); break;
+		case FKD_MEAN: r = all ? at::mean(x) : at::mean(x, d, k); break;
+		case FKD_AMAX: r = all ? at::max(x) : at::amax(x, d, k); break;
+		case FKD_AMIN: r = all ? at::min(x) : at::amin(x, d, k); break;
+		case FKD_ARGMAX:
+		case FKD_ARGMIN: {
+			if (ndims > 1) throw std::invalid_argument("takes one dimension or none");
+			c10::optional<int64_t> dim;
+			if (ndims == 1) dim = dims[0];
+			r = op == FKD_ARGMAX ? at::argmax(x, dim, k) : at::argmin(x, dim, k);
+			break;
+		}
+		case FKD_ALL:
+		case FKD_ANY: {
+			if (ndims > 1) throw std::invalid_argument("takes one dimension or none");
+			if (all) r = op == FKD_ALL ? at::all(x) : at::any(x);
+			else r = op == FKD_ALL ? at::all(x, dims[0], k) : at::any(x, dims[0], k);
+			break;
+		}
+		default: throw std::invalid_argument("unknown reduction " + std::to_string(op));
+		}
+		*out = wrap(std::move(r));
+	})
+}
+
+fkd_err fkd_fill_(fkd_tensor *t, double value) {
+	GUARD("fill_", {
+		at::NoGradGuard ng;
+		get(t).fill_(value);
+	})
+}
+
+fkd_err fkd_uniform_(fkd_tensor *t, double lo, double hi) {
+	GUARD("uniform_", {
+		at::NoGradGuard ng;
+		get(t).uniform_(lo, hi);
+	})
+}
+
+fkd_err fkd_normal_(fkd_tensor *t, double mean, double std) {
+	GUARD("normal_", {
+		at::NoGradGuard ng;
+		get(t).normal_(mean, std);
+	})
+}
+
+fkd_err fkd_copy_(fkd_tensor *dst, fkd_tensor *src) {
+	GUARD("copy_", {
+		at::NoGradGuard ng;
+		get(dst).copy_(get(src));
+	})
+}
+
+// ---- Shape and indexing ----
+
+fkd_err fkd_reshape(fkd_tensor *a, const int64_t *shape, int ndim, int view, fkd_tensor **out) {
+	GUARD(view ? "view" : "reshape",
+	      *out = wrap(view ? get(a).view(ints(shape, ndim)) : get(a).reshape(ints(shape, ndim))))
+}
+
+fkd_err fkd_permute(fkd_tensor *a, const int64_t *dims, int ndims, fkd_tensor **out) {
+	GUARD("permute", *out = wrap(get(a).permute(ints(dims, ndims))))
+}
+
+fkd_err fkd_transpose(fkd_tensor *a, int64_t d0, int64_t d1, fkd_tensor **out) {
+	GUARD("transpose", *out = wrap(get(a).transpose(d0, d1)))
+}
+
+fkd_err fkd_squeeze(fkd_tensor *a, int64_t dim, fkd_tensor **out) {
+	GUARD("squeeze", *out = wrap(get(a).squeeze(dim)))
+}
+
+fkd_err fkd_unsqueeze(fkd_tensor *a, int64_t dim, fkd_tensor **out) {
+	GUARD("unsqueeze", *out = wrap(get(a).unsqueeze(dim)))
+}
+
+fkd_err fkd_expand(fkd_tensor *a, const int64_t *shape, int ndim, fkd_tensor **out) {
+	GUARD("expand", *out = wrap(get(a).expand(ints(shape, ndim))))
+}
+
+fkd_err fkd_narrow(fkd_tensor *a, int64_t dim, int64_t start, int64_t length, fkd_tensor **out) {
+	GUARD("narrow", *out = wrap(get(a).narrow(dim, start, length)))
+}
+
+fkd_err fkd_index_select(fkd_tensor *a, int64_t dim, fkd_tensor *index, fkd_tensor **out) {
+	GUARD("index_select", *out = wrap(at::index_select(get(a), dim, get(index))))
+}
+
+fkd_err fkd_cat(fkd_tensor **ts, int n, int64_t dim, int stack, fkd_tensor **out) {
+	GUARD(stack ? "stack" : "cat", {
+		auto v = list(ts, n);
+		*out = wrap(stack ? at::stack(v, dim) : at::cat(v, dim));
+	})
+}
+
+fkd_err fkd_flip(fkd_tensor *a, const int64_t *dims, int ndims, fkd_tensor **out) {
+	GUARD("flip", *out = wrap(at::flip(get(a), ints(dims, ndims))))
+}
+
+// ---- Neural-net functions ----
+
+fkd_err fkd_conv2d(fkd_tensor *x, fkd_tensor *w, fkd_tensor *b, const int64_t *stride, const int64_t *padding,
+		   const int64_t *dilation, int64_t groups, fkd_tensor **out) {
+	GUARD("conv2d", *out = wrap(at::conv2d(get(x), get(w), opt(b), ints(stride, 2), ints(padding, 2),
+					       ints(dilation, 2), groups)))
+}
+
+fkd_err fkd_pool2d(int avg, fkd_tensor *x, const int64_t *kernel, const int64_t *stride, const int64_t *padding,
+		   int ceil_mode, fkd_tensor **out) {
+	GUARD(avg ? "avg_pool2d" : "max_pool2d", {
+		auto k = ints(kernel, 2), s = ints(stride, 2), p = ints(padding, 2);
+		*out = wrap(avg ? at::avg_pool2d(get(x), k, s, p, ceil_mode != 0)
+				: at::max_pool2d(get(x), k, s, p, {1, 1}, ceil_mode != 0));
+	})
+}
+
+fkd_err fkd_adaptive_avg_pool2d(fkd_tensor *x, const int64_t *size, fkd_tensor **out) {
+	GUARD("adaptive_avg_pool2d", *out = wrap(at::adaptive_avg_pool2d(get(x), ints(size, 2))))
+}
+
+fkd_err fkd_upsample2d(fkd_tensor *x, const int64_t *size, int bilinear, int align_corners, fkd_tensor **out) {
+	GUARD(bilinear ? "upsample_bilinear2d" : "upsample_nearest2d", {
+		auto s = ints(size, 2);
+		*out = wrap(bilinear ? at::upsample_bilinear2d(get(x), s, align_corners != 0, c10::nullopt, c10::nullopt)
+				     : at::upsample_nearest2d(get(x), s, c10::nullopt, c10::nullopt));
+	})
+}
+
+fkd_err fkd_batch_norm(fkd_tensor *x, fkd_tensor *weight, fkd_tensor *bias, fkd_tensor *running_mean,
+		       fkd_tensor *running_var, int training, double momentum, double eps, fkd_tensor **out) {
+	GUARD("batch_norm", {
+		*out = wrap(at::batch_norm(get(x), opt(weight), opt(bias), opt(running_mean), opt(running_var),
+					   training != 0, momentum, eps, at::globalContext().userEnabledCuDNN()));
+	})
+}
+
+fkd_err fkd_leaky_relu(fkd_tensor *x, double slope, fkd_tensor **out) {
+	GUARD("leaky_relu", *out = wrap(at::leaky_relu(get(x), slope)))
+}
+
+fkd_err fkd_dropout(fkd_tensor *x, double p, int spatial, int training, fkd_tensor **out) {
+	GUARD(spatial ? "dropout2d" : "dropout", {
+		*out = wrap(spatial ? at::feature_dropout(get(x), p, training != 0) : at::dropout(get(x), p, training != 0));
+	})
+}
+
+fkd_err fkd_linear(fkd_tensor *x, fkd_tensor *w, fkd_tensor *b, fkd_tensor **out) {
+	GUARD("linear", *out = wrap(at::linear(get(x), get(w), opt(b))))
+}
+
+fkd_err fkd_softmax(fkd_tensor *x, int64_t dim, int log, fkd_tensor **out) {
+	GUARD(log ? "log_softmax" : "softmax",
+	      *out = wrap(log ? at::log_softmax(get(x), dim) : at::softmax(get(x), dim)))
+}
+
+fkd_err fkd_mse_loss(fkd_tensor *a, fkd_tensor *b, int reduction_, fkd_tensor **out) {
+	GUARD("mse_loss", *out = wrap(at::mse_loss(get(a), get(b), reduction(reduction_))))
+}
+
+fkd_err fkd_huber_loss(fkd_tensor *a, fkd_tensor *b, int reduction_, double delta, int smooth_l1, fkd_tensor **out) {
+	GUARD(smooth_l1 ? "smooth_l1_loss" : "huber_loss", {
+		*out = wrap(smooth_l1 ? at::smooth_l1_loss(get(a), get(b), reduction(reduction_), delta)
+				      : at::huber_loss(get(a), get(b), reduction(reduction_), delta));
+	})
+}
+
+fkd_err fkd_affine_grid(fkd_tensor *theta, const int64_t *size, int align_corners, fkd_tensor **out) {
+	GUARD("affine_grid", *out = wrap(at::affine_grid_generator(get(theta), ints(size, 4), align_corners != 0)))
+}
+
+fkd_err fkd_grid_sample(fkd_tensor *x, fkd_tensor *grid, int bilinear, int padding, int align_corners,
+			fkd_tensor **out) {
+	// interpolation: 0 bilinear, 1 nearest; padding: 0 zeros, 1 border, 2 reflection.
+	GUARD("grid_sample",
+	      *out = wrap(at::grid_sampler(get(x), get(grid), bilinear ? 0 : 1, padding, align_corners != 0)))
+}
+
+// ---- Autograd ----
+
+fkd_err fkd_set_requires_grad(fkd_tensor *t, int on) {
+	GUARD("requires_grad", get(t).set_requires_grad(on != 0))
+}
+
+fkd_err fkd_backward(fkd_tensor *t, fkd_tensor *grad) {
+	GUARD("backward", {
+		std::vector<at::Tensor> g;
+		if (grad != nullptr) g.push_back(get(grad));
+		torch::autograd::backward({get(t)}, g);
+	})
+}
+
+fkd_err fkd_grad(fkd_tensor *t, fkd_tensor **out) {
+	GUARD("grad", {
+		const auto &g = get(t).grad();
+		*out = g.defined() ? wrap(g) : nullptr;
+	})
+}
+
+// ---- Optimiser kernels ----
+
+fkd_err fkd_zero_grad(fkd_tensor **params, int n) {
+	GUARD("zero_grad", {
+		for (int i = 0; i < n; i++) {
+			auto &g = get(params[i]).mutable_grad();
+			if (g.defined()) g.reset();
+		}
+	})
+}
+
+fkd_err fkd_sgd_step(fkd_tensor **params, fkd_tensor **bufs, int n, double lr, double momentum, double dampening,
+		     double weight_decay, int nesterov, int first_step) {
+	GUARD("sgd_step", {
+		at::NoGradGuard ng;
+		for (int i = 0; i < n; i++) {
+			auto p = get(params[i]);
+			auto g = p.grad();
+			if (!g.defined()) continue;
+			if (weight_decay != 0) g = g.add(p, weight_decay);
+			if (momentum != 0) {
+				auto buf = get(bufs[i]);
+				if (first_step) buf.copy_(g);
+				else buf.mul_(momentum).add_(g, 1 - dampening);
+				g = nesterov ? g.add(buf, momentum) : buf;
+			}
+			p.add_(g, -lr);
+		}
+	})
+}
+
+fkd_err fkd_adam_step(fkd_tensor **params, fkd_tensor **m, fkd_tensor **v, int n, double lr, double beta1,
+		      double beta2, double eps, double weight_decay, int decoupled, int64_t step) {
+	GUARD(decoupled ? "adamw_step" : "adam_step", {
+		at::NoGradGuard ng;
+		double bc1 = 1 - std::pow(beta1, static_cast<double>(step));
+		double bc2 = 1 - std::pow(beta2, static_cast<double>(step));
+		for (int i = 0; i < n; i++) {
+			auto p = get(params[i]);
+			auto g = p.grad();
+			if (!g.defined()) continue;
+			if (weight_decay != 0) {
+				if (decoupled) p.mul_(1 - lr * weight_decay);
+				else g = g.add(p, weight_decay);
+			}
+			auto mi = get(m[i]), vi = get(v[i]);
+			mi.mul_(beta1).add_(g, 1 - beta1);
+			vi.mul_(beta2).addcmul_(g, g, 1 - beta2);
+			auto denom = (vi.sqrt() / std::sqrt(bc2)).add_(eps);
+			p.addcdiv_(mi, denom, -lr / bc1);
+		}
+	})
+}
+
+fkd_err fkd_clip_grad_norm(fkd_tensor **params, int n, double max_norm, double *total_norm) {
+	GUARD("clip_grad_norm", {
+		at::NoGradGuard ng;
+		std::vector<at::Tensor> gs;
+		for (int i = 0; i < n; i++) {
+			const auto &g = get(params[i]).grad();
+			if (g.defined()) gs.push_back(g);
+		}
+		if (gs.empty()) {
+			*total_norm = 0;
+			return nullptr;
+		}
+		std::vector<at::Tensor> norms;
+		for (auto &g : gs) norms.push_back(g.norm(2).to(at::kDouble));
+		auto total = at::stack(norms).norm(2);
+		*total_norm = total.item<double>();
+		double coef = max_norm / (*total_norm + 1e-6);
+		if (coef < 1)
+			for (auto &g : gs) g.mul_(coef);
+	})
+}
+
+} // extern "C"

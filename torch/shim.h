@@ -1,0 +1,143 @@
+/*
+ * shim.h: the plain C interface between Go and LibTorch.
+ *
+ * Every function that can fail returns an error string: NULL on success,
+ * otherwise a malloc'd "op: message" that the caller frees with free().
+ * C++ exceptions never cross this border. Results come back through out
+ * parameters. Shapes and lists are passed as pointer + length.
+ *
+ * Tensor handles are owned by Go. A handle created while a scope is open on
+ * the calling thread is also registered in that scope: closing the scope
+ * frees the tensor's storage at once, and the handle itself is deleted when
+ * both the scope and Go (fkd_release) have let go of it.
+ */
+#ifndef FKD_SHIM_H
+#define FKD_SHIM_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct fkd_tensor fkd_tensor;
+typedef char *fkd_err;
+
+/* Element types; the numbers are part of the Go binding. */
+enum { FKD_FLOAT32, FKD_FLOAT64, FKD_INT64, FKD_BOOL, FKD_UINT8, FKD_BFLOAT16, FKD_FLOAT16, FKD_INT32 };
+/* Device types. */
+enum { FKD_CPU, FKD_CUDA };
+
+/* Element-wise unary ops for fkd_unary. */
+enum {
+	FKD_NEG, FKD_ABS, FKD_SQRT, FKD_EXP, FKD_LOG, FKD_RELU, FKD_SIGMOID, FKD_TANH, FKD_GELU,
+	FKD_SQUARE, FKD_FLOOR, FKD_ROUND, FKD_SIGN, FKD_LOGICAL_NOT, FKD_ISFINITE, FKD_CLONE,
+	FKD_CONTIGUOUS, FKD_DETACH, FKD_RSQRT, FKD_SIN, FKD_COS
+};
+/* Element-wise binary ops for fkd_binary, fkd_binary_scalar and the in-place forms. */
+enum {
+	FKD_ADD, FKD_SUB, FKD_MUL, FKD_DIV, FKD_POW, FKD_EQ, FKD_NE, FKD_LT, FKD_LE, FKD_GT, FKD_GE,
+	FKD_MAXIMUM, FKD_MINIMUM, FKD_MATMUL, FKD_LOGICAL_AND, FKD_LOGICAL_OR, FKD_ATAN2
+};
+/* Reductions for fkd_reduce. */
+enum { FKD_SUM, FKD_MEAN, FKD_AMAX, FKD_AMIN, FKD_ARGMAX, FKD_ARGMIN, FKD_ALL, FKD_ANY };
+/* Reductions of a loss. */
+enum { FKD_REDUCE_NONE, FKD_REDUCE_MEAN, FKD_REDUCE_SUM };
+
+/* ---- Handles, scopes and process settings ---- */
+void fkd_release(fkd_tensor *t);       /* Go lets go of the handle */
+void fkd_free(fkd_tensor *t);          /* free the storage now; the handle stays until released */
+int fkd_defined(fkd_tensor *t);        /* 0 after fkd_free or the scope's close */
+void fkd_scope_open(void);             /* on the calling thread */
+void fkd_scope_close(void);            /* frees every tensor made in the innermost scope */
+void fkd_scope_keep(fkd_tensor *t);    /* move t from the innermost scope to the one outside it (or none) */
+int fkd_scope_depth(void);
+void fkd_tune_malloc(void);           /* large blocks from the heap, kept mapped */
+int fkd_grad_enabled(void);
+void fkd_set_grad_enabled(int on);     /* thread-local, like LibTorch's grad mode */
+void fkd_set_num_threads(int n);
+int fkd_get_num_threads(void);
+void fkd_manual_seed(uint64_t seed);
+int fkd_cuda_device_count(void);
+const char *fkd_version(void);         /* static string, not freed */
+
+/* ---- Creation and data ---- */
+fkd_err fkd_from_data(const void *data, const int64_t *shape, int ndim, int dtype, fkd_tensor **out);
+fkd_err fkd_copy_data(fkd_tensor *t, void *dst, int64_t nbytes); /* any device, contiguous copy */
+fkd_err fkd_full(const int64_t *shape, int ndim, double value, int dtype, int devtype, int devidx, fkd_tensor **out);
+fkd_err fkd_rand(const int64_t *shape, int ndim, int normal, int dtype, int devtype, int devidx, fkd_tensor **out);
+fkd_err fkd_arange(double start, double end, double step, int dtype, int devtype, int devidx, fkd_tensor **out);
+fkd_err fkd_to(fkd_tensor *t, int devtype, int devidx, int dtype, fkd_tensor **out);
+fkd_err fkd_item(fkd_tensor *t, double *out);
+fkd_err fkd_set_data(fkd_tensor *dst, fkd_tensor *src); /* dst takes src's storage, device and dtype in place */
+
+/* ---- Metadata (t must be defined; the Go side checks) ---- */
+int fkd_ndim(fkd_tensor *t);
+void fkd_shape(fkd_tensor *t, int64_t *out);
+int fkd_dtype(fkd_tensor *t);
+void fkd_device(fkd_tensor *t, int *devtype, int *devidx);
+int fkd_requires_grad(fkd_tensor *t);
+
+/* ---- Element-wise math ---- */
+fkd_err fkd_unary(int op, fkd_tensor *a, fkd_tensor **out);
+fkd_err fkd_binary(int op, fkd_tensor *a, fkd_tensor *b, fkd_tensor **out);
+fkd_err fkd_binary_scalar(int op, fkd_tensor *a, double b, fkd_tensor **out);
+fkd_err fkd_binary_(int op, fkd_tensor *a, fkd_tensor *b);       /* a = a op b, in place */
+fkd_err fkd_binary_scalar_(int op, fkd_tensor *a, double b);     /* a = a op b, in place */
+fkd_err fkd_clamp(fkd_tensor *a, int has_min, double min, int has_max, double max, fkd_tensor **out);
+fkd_err fkd_where(fkd_tensor *cond, fkd_tensor *a, fkd_tensor *b, fkd_tensor **out);
+fkd_err fkd_reduce(int op, fkd_tensor *a, const int64_t *dims, int ndims, int keepdim, fkd_tensor **out);
+fkd_err fkd_fill_(fkd_tensor *t, double value);
+fkd_err fkd_uniform_(fkd_tensor *t, double lo, double hi);
+fkd_err fkd_normal_(fkd_tensor *t, double mean, double std);
+fkd_err fkd_copy_(fkd_tensor *dst, fkd_tensor *src);
+
+/* ---- Shape and indexing ---- */
+fkd_err fkd_reshape(fkd_tensor *a, const int64_t *shape, int ndim, int view, fkd_tensor **out);
+fkd_err fkd_permute(fkd_tensor *a, const int64_t *dims, int ndims, fkd_tensor **out);
+fkd_err fkd_transpose(fkd_tensor *a, int64_t d0, int64_t d1, fkd_tensor **out);
+fkd_err fkd_squeeze(fkd_tensor *a, int64_t dim, fkd_tensor **out);
+fkd_err fkd_unsqueeze(fkd_tensor *a, int64_t dim, fkd_tensor **out);
+fkd_err fkd_expand(fkd_tensor *a, const int64_t *shape, int ndim, fkd_tensor **out);
+fkd_err fkd_narrow(fkd_tensor *a, int64_t dim, int64_t start, int64_t length, fkd_tensor **out);
+fkd_err fkd_index_select(fkd_tensor *a, int64_t dim, fkd_tensor *index, fkd_tensor **out);
+fkd_err fkd_cat(fkd_tensor **ts, int n, int64_t dim, int stack, fkd_tensor **out);
+fkd_err fkd_flip(fkd_tensor *a, const int64_t *dims, int ndims, fkd_tensor **out);
+
+/* ---- Neural-net functions ---- */
+fkd_err fkd_conv2d(fkd_tensor *x, fkd_tensor *w, fkd_tensor *b, const int64_t *stride, const int64_t *padding,
+		   const int64_t *dilation, int64_t groups, fkd_tensor **out);
+fkd_err fkd_pool2d(int avg, fkd_tensor *x, const int64_t *kernel, const int64_t *stride, const int64_t *padding,
+		   int ceil_mode, fkd_tensor **out);
+fkd_err fkd_adaptive_avg_pool2d(fkd_tensor *x, const int64_t *size, fkd_tensor **out);
+fkd_err fkd_upsample2d(fkd_tensor *x, const int64_t *size, int bilinear, int align_corners, fkd_tensor **out);
+fkd_err fkd_batch_norm(fkd_tensor *x, fkd_tensor *weight, fkd_tensor *bias, fkd_tensor *running_mean,
+		       fkd_tensor *running_var, int training, double momentum, double eps, fkd_tensor **out);
+fkd_err fkd_leaky_relu(fkd_tensor *x, double slope, fkd_tensor **out);
+fkd_err fkd_dropout(fkd_tensor *x, double p, int spatial, int training, fkd_tensor **out);
+fkd_err fkd_linear(fkd_tensor *x, fkd_tensor *w, fkd_tensor *b, fkd_tensor **out);
+fkd_err fkd_softmax(fkd_tensor *x, int64_t dim, int log, fkd_tensor **out);
+fkd_err fkd_mse_loss(fkd_tensor *a, fkd_tensor *b, int reduction, fkd_tensor **out);
+fkd_err fkd_huber_loss(fkd_tensor *a, fkd_tensor *b, int reduction, double delta, int smooth_l1, fkd_tensor **out);
+fkd_err fkd_affine_grid(fkd_tensor *theta, const int64_t *size, int align_corners, fkd_tensor **out);
+fkd_err fkd_grid_sample(fkd_tensor *x, fkd_tensor *grid, int bilinear, int padding, int align_corners,
+			fkd_tensor **out);
+
+/* ---- Autograd ---- */
+fkd_err fkd_set_requires_grad(fkd_tensor *t, int on);
+fkd_err fkd_backward(fkd_tensor *t, fkd_tensor *grad); /* grad may be NULL for a scalar */
+fkd_err fkd_grad(fkd_tensor *t, fkd_tensor **out);      /* *out is NULL when t has no grad */
+
+/* ---- Optimiser kernels over a list of parameters (each reads p.grad; parameters without one are skipped) ---- */
+fkd_err fkd_zero_grad(fkd_tensor **params, int n);
+fkd_err fkd_sgd_step(fkd_tensor **params, fkd_tensor **bufs, int n, double lr, double momentum, double dampening,
+		     double weight_decay, int nesterov, int first_step);
+fkd_err fkd_adam_step(fkd_tensor **params, fkd_tensor **m, fkd_tensor **v, int n, double lr, double beta1,
+		      double beta2, double eps, double weight_decay, int decoupled, int64_t step);
+fkd_err fkd_clip_grad_norm(fkd_tensor **params, int n, double max_norm, double *total_norm);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FKD_SHIM_H */
