@@ -135,11 +135,31 @@ std::vector<at::Tensor> list(fkd_tensor **ts, int n) {
 	return v;
 }
 
+// OpenMP keeps the intra-op thread count per OS thread, and a goroutine
+// may run its cgo calls on any of Go's threads. fkd_set_num_threads sets
+// the count for the process; every op applies it to the thread it runs on
+// before it starts, at the cost of one thread-local comparison.
+std::atomic<int> desired_threads{0};
+thread_local int applied_threads = 0;
+
+void sync_threads() {
+	int want = desired_threads.load(std::memory_order_relaxed);
+	if (want <= 0 || want == applied_threads) return;
+	applied_threads = want;
+	try {
+		at::set_num_threads(want);
+	} catch (...) {
+		// A build with LibTorch's own thread pool refuses once parallel work
+		// has started; its count is process-wide anyway.
+	}
+}
+
 } // namespace
 
 // GUARD runs body and turns any exception into an error string named op.
 #define GUARD(op, ...)                                                               \
 	try {                                                                        \
+		sync_threads();                                                      \
 		__VA_ARGS__;                                                         \
 		return nullptr;                                                      \
 	} catch (const c10::Error &e) {                                              \
@@ -203,9 +223,15 @@ int fkd_grad_enabled(void) { return at::GradMode::is_enabled() ? 1 : 0; }
 
 void fkd_set_grad_enabled(int on) { at::GradMode::set_enabled(on != 0); }
 
-void fkd_set_num_threads(int n) { at::set_num_threads(n); }
+void fkd_set_num_threads(int n) {
+	desired_threads.store(n);
+	sync_threads();
+}
 
-int fkd_get_num_threads(void) { return at::get_num_threads(); }
+int fkd_get_num_threads(void) {
+	sync_threads();
+	return at::get_num_threads();
+}
 
 void fkd_manual_seed(uint64_t seed) {
 	// Seeds the CPU generator; CUDA generators are seeded too when present.

@@ -119,7 +119,9 @@ func Version() string { return C.GoString(C.fkd_version()) }
 
 // SetNumThreads sets how many threads LibTorch uses inside one CPU op;
 // n <= 0 means one per logical CPU. LibTorch's own default on a small
-// machine can be 1, so programs should call this once at start.
+// machine can be 1, so programs should call this once at start. The count
+// holds for the whole process: OpenMP keeps it per OS thread, so every op
+// applies it to the thread it runs on.
 func SetNumThreads(n int) {
 	if n <= 0 {
 		n = runtime.NumCPU()

@@ -1,4 +1,23 @@
 // Package train fits keypoint models: masked losses over the coordinates a
 // face has, the training loop with its optimiser, schedule, early stopping
 // and checkpoints, and the history of each epoch.
+//
+// Run trains the model a Config describes on a dataset.Set. The faces are
+// copied to the training device once, as uint8 images with normalised
+// coordinates and a mask of the ones present; each step gathers its batch
+// there. After every epoch Run scores a held-out part of the faces, keeps
+// the best weights by hold-out RMSE, writes the history beside the model
+// and saves a checkpoint; at the end it saves the best model with
+// models.Save. Evaluate scores a model on any faces with keypoints.
+//
+// # Reproducibility
+//
+// Every random choice derives from Config.Seed: the split, the initial
+// weights, each epoch's order of faces (a PCG seeded by the seed and the
+// epoch), and the dropout masks of each step (LibTorch's generator is
+// reseeded from the seed and the step number). A whole run happens on one
+// OS thread, since LibTorch keeps per-thread state. On the CPU a run that
+// is interrupted, at any step, and resumed from its checkpoint ends with
+// the same weights, bit for bit, as one that ran straight through; on CUDA
+// the kernels themselves may not be deterministic.
 package train

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/pflag"
+
+	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/models"
+	"github.com/fkd-project/fkd/torch"
+	"github.com/fkd-project/fkd/train"
+)
+
+func init() {
+	register(&command{
+		name:    "submit",
+		summary: "write a Kaggle submission with a trained model",
+		usage:   "--model FILE [--test FILE --lookup FILE] [--outfile FILE]",
+		run:     runSubmit,
+	})
+}
+
+// submitOptions holds the flags of "fkd submit".
+type submitOptions struct {
+	model, test, lookup, outfile string
+	device                       string
+	threads                      int
+	configPath                   *string
+}
+
+// submitDataFlags maps the config file's data keys to flags of "fkd submit".
+var submitDataFlags = map[string]string{"test": "test", "lookup": "lookup"}
+
+func submitFlags(fs *pflag.FlagSet, o *submitOptions) {
+	fs.StringVar(&o.model, "model", "output/model.pt", "the model, as fkd train saved it")
+	fs.StringVar(&o.test, "test", "data/test.csv", "Kaggle test data: test.csv or a zip holding it")
+	fs.StringVar(&o.lookup, "lookup", "data/IdLookupTable.csv", "IdLookupTable.csv: the coordinates to submit")
+	fs.StringVar(&o.outfile, "outfile", "output/submission.csv", "the submission to write")
+	fs.StringVar(&o.device, "device", "auto", "auto, cpu, cuda or cuda:N")
+	fs.IntVar(&o.threads, "threads", 0, "LibTorch CPU threads (0: one per core)")
+	o.configPath = addConfigFlag(fs)
+	markPaths(fs, "model", "test", "lookup", "outfile")
+}
+
+func runSubmit(fs *pflag.FlagSet, args []string) error {
+	var o submitOptions
+	submitFlags(fs, &o)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usagef("unexpected arguments %q", fs.Args())
+	}
+	if err := applyConfig(fs, "submit", *o.configPath, fs.Changed("config"), submitDataFlags); err != nil {
+		return err
+	}
+	if o.threads < 0 {
+		return usagef("--threads %d is negative", o.threads)
+	}
+	dev, err := torch.ParseDevice(o.device)
+	if err != nil {
+		return err
+	}
+	torch.SetNumThreads(o.threads)
+	m, meta, err := loadModel(o.model, dev)
+	if err != nil {
+		return err
+	}
+	defer m.Store().Free()
+	return writeSubmission(os.Stdout, os.Stderr, m, meta, o.test, o.lookup, o.outfile)
+}
+
+// loadModel loads a model file, and says so when it is a training
+// checkpoint instead.
+func loadModel(path string, dev torch.Device) (models.Model, models.Meta, error) {
+	m, meta, err := models.Load(path, dev)
+	if err != nil && errors.Is(err, models.ErrNotModel) {
+		if _, ckErr := train.ReadCheckpoint(path); ckErr == nil {
+			return nil, models.Meta{}, fmt.Errorf("%s is a training checkpoint, not a model: give the model file fkd train saved (its --out)", path)
+		}
+	}
+	return m, meta, err
+}
+
+// writeSubmission predicts the keypoints of the test faces with m and
+// writes the submission the lookup table asks for to outPath. Rows the
+// model cannot answer get the training means the model file carries; a
+// warning on stderr counts them.
+func writeSubmission(stdout, stderr io.Writer, m models.Model, meta models.Meta, testPath, lookupPath, outPath string) error {
+	test, rep, err := dataset.ReadTest(testPath, dataset.ReadOptions{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "read %s: %d faces\n", rep.Source, rep.Read)
+	rows, err := dataset.ReadLookup(lookupPath)
+	if err != nil {
+		return fmt.Errorf("read lookup table: %w", err)
+	}
+	var pred []float32
+	if err := torch.Catch(func() {
+		pred = models.Predict(m, test.Images, models.DefaultBatch, m.Store().Device())
+	}); err != nil {
+		return fmt.Errorf("predict %s: %w", testPath, err)
+	}
+	if dir := filepath.Dir(outPath); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("write submission: %w", err)
+		}
+	}
+	srep, err := dataset.WriteSubmission(outPath, rows, dataset.NewPredictions(test.IDs, pred, nil), meta.Means)
+	if err != nil {
+		return fmt.Errorf("write submission: %w", err)
+	}
+	fmt.Fprintf(stdout, "wrote %s: %d rows for %d test faces\n", outPath, srep.Rows, test.Len())
+	if srep.Filled > 0 {
+		fmt.Fprintf(stderr, "warning: %d rows of %d images filled with the training means (no usable prediction)\n",
+			srep.Filled, srep.FilledImages)
+	}
+	if srep.Clipped > 0 {
+		fmt.Fprintf(stderr, "warning: %d predictions clipped into the image\n", srep.Clipped)
+	}
+	return nil
+}

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+
+	"github.com/spf13/pflag"
+
+	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/train"
+)
+
+func init() {
+	register(&command{
+		name:    "train",
+		summary: "train a keypoint network; save the best model, its history and a submission",
+		usage:   "[--model cnn3] [--epochs N] [--resume] [flags]",
+		run:     runTrain,
+	})
+}
+
+// trainOptions holds the flags of "fkd train" besides the training
+// settings themselves.
+type trainOptions struct {
+	cfg                     train.Config
+	loss                    string
+	trainPath, test, lookup string
+	outfile                 string
+	configPath              *string
+	stdout, stderr          io.Writer
+	stderrTerminal          bool
+	commandLine             map[string]bool // flags given on the command line
+}
+
+// trainFlags registers the flags of "fkd train" on fs, with the built-in
+// defaults.
+func trainFlags(fs *pflag.FlagSet, o *trainOptions) {
+	c := &o.cfg
+	*c = train.DefaultConfig()
+	fs.StringVar(&o.trainPath, "train", "data/training.csv", "Kaggle training data: training.csv or a zip holding it")
+	fs.StringVar(&o.test, "test", "data/test.csv", "Kaggle test data; with --lookup, a submission is written after training when both exist")
+	fs.StringVar(&o.lookup, "lookup", "data/IdLookupTable.csv", "IdLookupTable.csv, for the submission")
+	fs.StringVar(&c.Out, "out", c.Out, "the trained model (safetensors); its history and checkpoint go beside it")
+	fs.StringVar(&o.outfile, "outfile", "", "the submission (default: submission.csv beside --out)")
+	fs.StringVar(&c.Model, "model", c.Model, `architecture and options, e.g. "cnn3", "tinyresnet", "fpn:width=48" (see fkd models)`)
+	fs.IntVar(&c.Epochs, "epochs", c.Epochs, "passes over the training faces")
+	fs.IntVar(&c.Batch, "batch", c.Batch, "faces per optimiser step")
+	fs.Float64Var(&c.LR, "lr", c.LR, "learning rate (the peak for onecycle)")
+	fs.StringVar(&c.Optimizer, "optimizer", c.Optimizer, "adamw, adam or sgd (Nesterov momentum 0.9)")
+	fs.StringVar(&c.Schedule, "schedule", c.Schedule, "learning-rate schedule: cosine, step, onecycle or none")
+	fs.IntVar(&c.Warmup, "warmup", c.Warmup, "epochs of linear warm-up before cosine, step or none")
+	fs.IntVar(&c.StepSize, "step-size", c.StepSize, "step schedule: epochs between decays (0: a third of --epochs)")
+	fs.Float64Var(&c.StepGamma, "step-gamma", c.StepGamma, "step schedule: factor at each decay")
+	fs.Float64Var(&c.WeightDecay, "weight-decay", c.WeightDecay, "weight decay (decoupled for adamw)")
+	fs.StringVar(&o.loss, "loss", string(c.Loss), "mse, huber or wing")
+	fs.StringVar(&c.Device, "device", c.Device, "auto, cpu, cuda or cuda:N")
+	fs.IntVar(&c.Threads, "threads", c.Threads, "LibTorch CPU threads (0: one per core)")
+	fs.Int64Var(&c.Seed, "seed", c.Seed, "seed of the split, the initial weights, the batch order and dropout")
+	fs.Float64Var(&c.Holdout, "holdout", c.Holdout, "fraction of the faces held out to pick the best epoch (0: none)")
+	fs.IntVar(&c.Patience, "patience", c.Patience, "stop after this many epochs without a better hold-out RMSE (0: never)")
+	fs.Float64Var(&c.ClipNorm, "clip", c.ClipNorm, "clip the gradients' joint L2 norm to this (0: no clipping)")
+	fs.StringVar(&c.AMP, "amp", c.AMP, "mixed precision on CUDA: bf16 or fp16")
+	fs.StringVar(&c.Checkpoint, "checkpoint", c.Checkpoint, "checkpoint file (default: --out with the extension .ckpt)")
+	fs.BoolVar(&c.Resume, "resume", false, "continue the run saved in the checkpoint, with its settings")
+	o.configPath = addConfigFlag(fs)
+	markPaths(fs, "train", "test", "lookup", "out", "outfile", "checkpoint")
+}
+
+// trainDataFlags maps the config file's data keys to flags of "fkd train".
+var trainDataFlags = map[string]string{"train": "train", "test": "test", "lookup": "lookup"}
+
+func runTrain(fs *pflag.FlagSet, args []string) error {
+	o := &trainOptions{stdout: os.Stdout, stderr: os.Stderr}
+	if info, err := os.Stderr.Stat(); err == nil {
+		o.stderrTerminal = info.Mode()&os.ModeCharDevice != 0
+	}
+	if err := o.setup(fs, args); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		// A signal cancels with its own cause; stop, with Canceled itself.
+		if cause := context.Cause(ctx); cause != context.Canceled {
+			stop() // a second signal ends the process at once
+			fmt.Fprintf(o.stderr, "\n%v: finishing the step and saving a checkpoint (signal again to quit at once)\n", cause)
+		}
+	}()
+	return o.run(ctx)
+}
+
+// setup parses the command line, then fills what it left alone from the
+// checkpoint when resuming, then from the config file, and checks the
+// result.
+func (o *trainOptions) setup(fs *pflag.FlagSet, args []string) error {
+	trainFlags(fs, o)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usagef("unexpected arguments %q", fs.Args())
+	}
+	o.commandLine = commandLineFlags(fs)
+	if err := applyConfig(fs, "train", *o.configPath, o.commandLine["config"], trainDataFlags); err != nil {
+		return err
+	}
+	if o.cfg.Resume {
+		if err := o.takeCheckpointSettings(fs); err != nil {
+			return err
+		}
+	}
+	loss, err := train.ParseLoss(o.loss)
+	if err != nil {
+		return usagef("--loss: %v", err)
+	}
+	o.cfg.Loss = loss
+	if err := o.cfg.Validate(); err != nil {
+		return usagef("%v", err)
+	}
+	if o.outfile == "" {
+		o.outfile = filepath.Join(filepath.Dir(o.cfg.Out), "submission.csv")
+	}
+	return nil
+}
+
+// checkpointFlags are the flags a resumed run takes from its checkpoint
+// unless the command line gives them; the device, the thread count and
+// the data files are not among them.
+var checkpointFlags = []string{
+	"model", "epochs", "batch", "lr", "optimizer", "schedule", "warmup", "step-size", "step-gamma",
+	"weight-decay", "loss", "seed", "holdout", "patience", "clip", "amp", "out",
+}
+
+// takeCheckpointSettings sets the flags the command line left alone to
+// the settings of the run being resumed, which outrank the config file.
+func (o *trainOptions) takeCheckpointSettings(fs *pflag.FlagSet) error {
+	ck, err := train.ReadCheckpoint(o.cfg.CheckpointPath())
+	if err != nil {
+		return err
+	}
+	c := ck.Config
+	f := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
+	values := map[string]string{
+		"model": c.Model, "epochs": strconv.Itoa(c.Epochs), "batch": strconv.Itoa(c.Batch), "lr": f(c.LR),
+		"optimizer": c.Optimizer, "schedule": c.Schedule, "warmup": strconv.Itoa(c.Warmup),
+		"step-size": strconv.Itoa(c.StepSize), "step-gamma": f(c.StepGamma), "weight-decay": f(c.WeightDecay),
+		"loss": string(c.Loss), "seed": strconv.FormatInt(c.Seed, 10), "holdout": f(c.Holdout),
+		"patience": strconv.Itoa(c.Patience), "clip": f(c.ClipNorm), "amp": c.AMP, "out": c.Out,
+	}
+	for _, name := range checkpointFlags {
+		if o.commandLine[name] {
+			continue
+		}
+		if err := fs.Set(name, values[name]); err != nil {
+			return fmt.Errorf("checkpoint %s: setting %s=%q: %v", ck.Path, name, values[name], err)
+		}
+	}
+	if !o.commandLine["checkpoint"] {
+		// --out may have moved the default checkpoint path; keep the one read.
+		o.cfg.Checkpoint = ck.Path
+	}
+	return nil
+}
+
+// run trains, then writes the submission when the test files exist.
+func (o *trainOptions) run(ctx context.Context) error {
+	set, rep, err := dataset.ReadTraining(o.trainPath, dataset.ReadOptions{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(o.stderr, "read %s: %d faces, %d with all keypoints\n", rep.Source, rep.Read, rep.Complete)
+	opts := train.Options{Log: o.stderr}
+	if o.stderrTerminal {
+		opts.Progress = o.stderr
+	}
+	res, err := train.Run(ctx, o.cfg, set, opts)
+	var ie *train.InterruptedError
+	if errors.As(err, &ie) {
+		return fmt.Errorf("%v; continue with: fkd train --resume --checkpoint %s", err, ie.Checkpoint)
+	}
+	if err != nil {
+		return err
+	}
+	defer res.Model.Store().Free()
+	fmt.Fprintf(o.stdout, "saved %s (%s): %s", o.cfg.Out, res.Meta.Spec, res.Stopped)
+	if !math.IsNaN(res.BestHoldoutRMSEPx) {
+		fmt.Fprintf(o.stdout, "; hold-out RMSE %.4f px at epoch %d", res.BestHoldoutRMSEPx, res.BestEpoch)
+	}
+	fmt.Fprintf(o.stdout, "\nhistory: %s\n", o.cfg.HistoryPath())
+
+	for _, p := range []string{o.test, o.lookup} {
+		if _, err := os.Stat(p); err != nil {
+			fmt.Fprintf(o.stderr, "no submission written: %v\n", err)
+			return nil
+		}
+	}
+	return writeSubmission(o.stdout, o.stderr, res.Model, res.Meta, o.test, o.lookup, o.outfile)
+}

@@ -1,0 +1,121 @@
+package models
+
+import (
+	"maps"
+	"slices"
+	"strconv"
+
+	"github.com/fkd-project/fkd/torch"
+	"github.com/fkd-project/fkd/torch/nn"
+)
+
+var fpnArch = arch{
+	summary: "feature pyramid: 7x7 stem, three 3x3 stages, top-down path with lateral 1x1s, swappable head",
+	defaults: map[string]string{
+		"width":    "16",         // stem channels; the stages have 2x, 4x and 8x
+		"channels": "32",         // channels of the pyramid (top-down path)
+		"dropout":  "0.1",        // in the head
+		"head":     "regression", // what turns the finest pyramid level into coordinates
+	},
+	build: newFPN,
+}
+
+// fpnHeads are the heads an fpn can end with. Each maps the finest level
+// of the pyramid, [N, channels, 24, 24], to the 30 normalised coordinates.
+var fpnHeads = map[string]func(b *builder, p nn.Path, channels int64, drop float64) nn.Module{
+	"regression": newRegressionHead,
+}
+
+// fpn is a feature pyramid network (Lin et al., 2017) sized for 96×96
+// faces. The bottom-up path
+//
+//	stem   conv7x7/2 1→w BN ReLU                            96 → 48
+//	stage1 conv3x3/2 w→2w, conv3x3 2w→2w (BN ReLU each)     48 → 24  (C1)
+//	stage2 conv3x3/2 2w→4w, conv3x3 4w→4w                   24 → 12  (C2)
+//	stage3 conv3x3/2 4w→8w, conv3x3 8w→8w                   12 → 6   (C3)
+//
+// feeds a top-down path whose width is the "channels" option: P3 is
+// lateral(C3), and each finer level Pi is lateral(Ci) plus P(i+1)
+// upsampled ×2 (nearest), the laterals being 1×1 convolutions. A 3×3
+// convolution smooths the finest level, P1 (24×24), which goes to the head.
+type fpn struct {
+	stem     *convBN
+	stages   [3]*nn.Sequential
+	laterals [3]*conv
+	smooth   *convBN
+	head     nn.Module
+}
+
+func newFPN(b *builder, p nn.Path, o *options) (nn.Module, error) {
+	width := o.int("width", 4, 128)
+	channels := o.int("channels", 4, 256)
+	drop := o.prob("dropout")
+	headName := o.choice("head", slices.Sorted(maps.Keys(fpnHeads))...)
+	if o.err != nil {
+		return nil, o.err
+	}
+	n := &fpn{stem: b.convBNReLU(p.Sub("stem"), 1, width, 7, 2)}
+	in := width
+	for i := range n.stages {
+		out := width << (i + 1)
+		sp := p.Sub("stage" + strconv.Itoa(i+1))
+		n.stages[i] = nn.NewSequential(
+			b.convBNReLU(sp.Sub("0"), in, out, 3, 2),
+			b.convBNReLU(sp.Sub("1"), out, out, 3, 1),
+		)
+		// The laterals have a bias: no normalisation follows them.
+		n.laterals[i] = b.conv(p.Sub("lateral"+strconv.Itoa(i+1)), out, channels, 1, 1, true)
+		in = out
+	}
+	n.smooth = b.convBNReLU(p.Sub("smooth"), channels, channels, 3, 1)
+	n.head = fpnHeads[headName](b, p.Sub("head"), channels, drop)
+	return n, nil
+}
+
+// Forward runs the bottom-up path, the top-down path and the head.
+func (n *fpn) Forward(x *torch.Tensor) *torch.Tensor {
+	var c [3]*torch.Tensor
+	x = n.stem.Forward(x)
+	for i, s := range n.stages {
+		x = s.Forward(x)
+		c[i] = x
+	}
+	top := n.laterals[2].Forward(c[2])
+	for i := 1; i >= 0; i-- {
+		lat := n.laterals[i].Forward(c[i])
+		up := torch.Interpolate(top, lat.Size(2), lat.Size(3), torch.Nearest, false)
+		top = lat.Add(up)
+	}
+	return n.head.Forward(n.smooth.Forward(top))
+}
+
+// regressionHead regresses the coordinates directly from the finest
+// pyramid level: a 1×1 convolution down to a few channels, average
+// pooling to a 12×12 grid (which keeps where features fire), dropout and
+// a linear layer.
+type regressionHead struct {
+	reduce *convBN
+	drop   *nn.Dropout
+	out    *linear
+}
+
+// regressionReduce and regressionGrid size the regression head's input to
+// the output layer: regressionReduce channels on a regressionGrid² grid.
+const (
+	regressionReduce = 16
+	regressionGrid   = 12
+)
+
+func newRegressionHead(b *builder, p nn.Path, channels int64, drop float64) nn.Module {
+	return &regressionHead{
+		reduce: b.convBNReLU(p.Sub("reduce"), channels, regressionReduce, 1, 1),
+		drop:   nn.NewDropout(p, drop),
+		out:    b.output(p.Sub("out"), regressionReduce*regressionGrid*regressionGrid, 30),
+	}
+}
+
+// Forward maps features [N, channels, H, W] to [N, 30].
+func (h *regressionHead) Forward(x *torch.Tensor) *torch.Tensor {
+	y := flattenGrid(regressionGrid)(h.reduce.Forward(x))
+	return h.out.Forward(h.drop.Forward(y))
+}

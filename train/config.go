@@ -1,0 +1,183 @@
+package train
+
+import (
+	"fmt"
+	"math"
+	"path/filepath"
+	"strings"
+)
+
+// Config is everything that decides a training run. It is stored, as
+// JSON, in every checkpoint and in the saved model, so a run can be
+// resumed and a model traced back to how it was made.
+type Config struct {
+	Model       string  `json:"model"`        // model spec for models.ParseSpec: "cnn3", "fpn:width=48"
+	Epochs      int     `json:"epochs"`       // passes over the training part
+	Batch       int     `json:"batch"`        // faces per optimiser step
+	LR          float64 `json:"lr"`           // base (peak, for onecycle) learning rate
+	Optimizer   string  `json:"optimizer"`    // "adamw", "adam" or "sgd" (Nesterov momentum 0.9)
+	WeightDecay float64 `json:"weight_decay"` // decoupled for adamw, an L2 term for adam and sgd
+	Schedule    string  `json:"schedule"`     // "cosine", "step", "onecycle" or "none"
+	Warmup      int     `json:"warmup"`       // epochs of linear warm-up before cosine, step or none
+	StepSize    int     `json:"step_size"`    // step: epochs between decays; 0 means a third of Epochs
+	StepGamma   float64 `json:"step_gamma"`   // step: factor applied at each decay
+	Loss        Loss    `json:"loss"`         // MSE, Huber or Wing
+	Patience    int     `json:"patience"`     // stop after this many epochs without a better hold-out RMSE; 0: never
+	Seed        int64   `json:"seed"`         // decides the split, initial weights, batch order and dropout
+	Device      string  `json:"device"`       // for torch.ParseDevice: "auto", "cpu", "cuda", "cuda:N"
+	Threads     int     `json:"threads"`      // LibTorch CPU threads; 0: one per core
+	AMP         string  `json:"amp"`          // "", "bf16" or "fp16": mixed precision, CUDA only
+	ClipNorm    float64 `json:"clip_norm"`    // clip the gradients' joint L2 norm to this; 0: no clipping
+	Holdout     float64 `json:"holdout"`      // fraction of faces held out for validation, in [0, 1)
+	Checkpoint  string  `json:"checkpoint"`   // checkpoint file; "" means beside Out (see CheckpointPath)
+	Out         string  `json:"out"`          // the trained model's file
+	// Resume continues the run whose checkpoint is at CheckpointPath
+	// instead of starting afresh. Settings that shape the trajectory must
+	// match the checkpoint's (see Run).
+	Resume bool `json:"-"`
+}
+
+// DefaultConfig returns the defaults of "fkd train".
+func DefaultConfig() Config {
+	return Config{
+		Model:       "cnn3",
+		Epochs:      30,
+		Batch:       64,
+		LR:          1e-3,
+		Optimizer:   "adamw",
+		WeightDecay: 1e-4,
+		Schedule:    "cosine",
+		StepGamma:   0.1,
+		Loss:        MSE,
+		Seed:        1,
+		Device:      "auto",
+		Holdout:     0.1,
+		Out:         "output/model.pt",
+	}
+}
+
+// Optimisers and schedules by name.
+var (
+	optimizers = []string{"adamw", "adam", "sgd"}
+	schedules  = []string{"cosine", "step", "onecycle", "none"}
+	ampModes   = []string{"", "bf16", "fp16"}
+)
+
+// SGDMomentum is the Nesterov momentum of the "sgd" optimiser.
+const SGDMomentum = 0.9
+
+// WarmupStartFactor is the fraction of the base learning rate that a
+// warm-up starts from.
+const WarmupStartFactor = 0.1
+
+// Validate checks the settings on their own, without touching data or
+// devices, and names the first one that is wrong.
+func (c *Config) Validate() error {
+	_, lossErr := ParseLoss(string(c.Loss))
+	switch {
+	case strings.TrimSpace(c.Model) == "":
+		return fmt.Errorf("no model spec")
+	case c.Epochs <= 0:
+		return fmt.Errorf("epochs %d: want at least 1", c.Epochs)
+	case c.Batch < 2:
+		return fmt.Errorf("batch %d: want at least 2 (batch normalisation needs two faces)", c.Batch)
+	case !(c.LR > 0) || math.IsInf(c.LR, 0):
+		return fmt.Errorf("learning rate %g: want a positive number", c.LR)
+	case !oneOf(c.Optimizer, optimizers):
+		return fmt.Errorf("optimizer %q: want %s", c.Optimizer, strings.Join(optimizers, ", "))
+	case !(c.WeightDecay >= 0):
+		return fmt.Errorf("weight decay %g: want >= 0", c.WeightDecay)
+	case !oneOf(c.Schedule, schedules):
+		return fmt.Errorf("schedule %q: want %s", c.Schedule, strings.Join(schedules, ", "))
+	case c.Warmup < 0 || c.Warmup >= c.Epochs:
+		return fmt.Errorf("warm-up of %d epochs: want at least 0 and fewer than the %d epochs", c.Warmup, c.Epochs)
+	case c.Warmup > 0 && c.Schedule == "onecycle":
+		return fmt.Errorf("warm-up with the onecycle schedule: onecycle warms up by itself; set warm-up to 0")
+	case c.StepSize < 0:
+		return fmt.Errorf("step size %d: want >= 0", c.StepSize)
+	case !(c.StepGamma >= 0):
+		return fmt.Errorf("step gamma %g: want >= 0", c.StepGamma)
+	case lossErr != nil:
+		return lossErr
+	case c.Patience < 0:
+		return fmt.Errorf("patience %d: want >= 0", c.Patience)
+	case c.Patience > 0 && c.Holdout == 0:
+		return fmt.Errorf("patience %d needs a hold-out part to watch; set a hold-out fraction", c.Patience)
+	case c.Threads < 0:
+		return fmt.Errorf("threads %d: want >= 0", c.Threads)
+	case !oneOf(c.AMP, ampModes):
+		return fmt.Errorf("amp %q: want bf16 or fp16, or nothing", c.AMP)
+	case !(c.ClipNorm >= 0):
+		return fmt.Errorf("clip norm %g: want >= 0", c.ClipNorm)
+	case !(c.Holdout >= 0 && c.Holdout < 1):
+		return fmt.Errorf("hold-out fraction %g: want it in [0, 1)", c.Holdout)
+	case c.Out == "":
+		return fmt.Errorf("no output model path")
+	}
+	return nil
+}
+
+func oneOf(s string, set []string) bool {
+	for _, x := range set {
+		if s == x {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckpointPath returns where the run's checkpoint lives: Checkpoint when
+// set, else Out with its extension replaced by ".ckpt"
+// (output/model.pt → output/model.ckpt).
+func (c *Config) CheckpointPath() string {
+	if c.Checkpoint != "" {
+		return c.Checkpoint
+	}
+	return strings.TrimSuffix(c.Out, filepath.Ext(c.Out)) + ".ckpt"
+}
+
+// HistoryPath returns the file that holds the run's per-epoch history:
+// Out with its extension replaced by ".history.json".
+func (c *Config) HistoryPath() string {
+	return strings.TrimSuffix(c.Out, filepath.Ext(c.Out)) + ".history.json"
+}
+
+// stepSize returns the epochs between the step schedule's decays.
+func (c *Config) stepSize() int {
+	if c.StepSize > 0 {
+		return c.StepSize
+	}
+	return max(c.Epochs/3, 1)
+}
+
+// trajectoryMismatch names the first setting in which c differs from the
+// configuration a checkpoint was made with, among those that decide the
+// weights training produces; "" when they agree. Device, threads,
+// mixed precision, patience and file paths may change on resuming.
+func (c *Config) trajectoryMismatch(ck *Config) string {
+	type setting struct {
+		name      string
+		have, was any
+	}
+	for _, s := range []setting{
+		{"model", c.Model, ck.Model},
+		{"epochs", c.Epochs, ck.Epochs},
+		{"batch", c.Batch, ck.Batch},
+		{"lr", c.LR, ck.LR},
+		{"optimizer", c.Optimizer, ck.Optimizer},
+		{"weight decay", c.WeightDecay, ck.WeightDecay},
+		{"schedule", c.Schedule, ck.Schedule},
+		{"warmup", c.Warmup, ck.Warmup},
+		{"step size", c.stepSize(), ck.stepSize()},
+		{"step gamma", c.StepGamma, ck.StepGamma},
+		{"loss", c.Loss, ck.Loss},
+		{"seed", c.Seed, ck.Seed},
+		{"clip norm", c.ClipNorm, ck.ClipNorm},
+		{"holdout", c.Holdout, ck.Holdout},
+	} {
+		if s.have != s.was {
+			return fmt.Sprintf("%s %v (the checkpoint's run has %v)", s.name, s.have, s.was)
+		}
+	}
+	return ""
+}

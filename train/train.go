@@ -1,0 +1,614 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/models"
+	"github.com/fkd-project/fkd/torch"
+	"github.com/fkd-project/fkd/torch/nn"
+	"github.com/fkd-project/fkd/torch/optim"
+)
+
+// Options say how a run reports as it goes. The zero value reports
+// nothing.
+type Options struct {
+	// Log receives a line per epoch and notices (a resumed run, an
+	// improvement, early stopping); nil discards them.
+	Log io.Writer
+	// Progress receives a progress bar per epoch with the running loss
+	// and the time left; nil shows none.
+	Progress io.Writer
+	// AfterStep, when set, is called after every optimiser step.
+	AfterStep func(StepInfo)
+}
+
+// StepInfo describes an optimiser step just taken.
+type StepInfo struct {
+	Epoch      int     // from 1
+	Step       int     // within the epoch, from 1
+	Steps      int     // steps per epoch
+	GlobalStep int     // steps of the whole run, this one included
+	Loss       float64 // the batch's loss
+	LR         float64 // the learning rate the step used
+}
+
+// Result is a finished run.
+type Result struct {
+	// Model holds the weights of the best epoch by hold-out RMSE (the
+	// last epoch's without a hold-out part), in evaluation mode; it has
+	// been saved to Config.Out with Meta. The caller owns it.
+	Model             models.Model
+	Meta              models.Meta
+	History           []EpochStats
+	BestEpoch         int     // from 1; 0 without a hold-out part
+	BestHoldoutRMSEPx float64 // NaN without a hold-out part
+	Stopped           string  // why training ended
+	Train, Holdout    *dataset.Set
+}
+
+// InterruptedError is returned by Run when its context is cancelled: the
+// step under way was finished and a checkpoint written, from which a run
+// with Config.Resume continues exactly.
+type InterruptedError struct {
+	Checkpoint  string
+	Epoch, Step int // the epoch (from 1) and the steps of it done
+	Steps       int // steps per epoch
+}
+
+func (e *InterruptedError) Error() string {
+	return fmt.Sprintf("interrupted in epoch %d after step %d of %d; checkpoint saved to %s",
+		e.Epoch, e.Step, e.Steps, e.Checkpoint)
+}
+
+// NonFiniteLossError is returned by Run when a batch's loss is NaN or
+// infinite. The run stops before the step that would apply it; the last
+// checkpoint is left as it was.
+type NonFiniteLossError struct {
+	Loss        float64
+	Epoch, Step int    // from 1
+	Checkpoint  string // the last good checkpoint; "" when none was written
+}
+
+func (e *NonFiniteLossError) Error() string {
+	what := "NaN"
+	if math.IsInf(e.Loss, 0) {
+		what = "infinite"
+	}
+	last := "none was written yet"
+	if e.Checkpoint != "" {
+		last = e.Checkpoint
+	}
+	return fmt.Sprintf("loss became %s at epoch %d step %d; last good checkpoint: %s; try a lower --lr",
+		what, e.Epoch, e.Step, last)
+}
+
+// Extra keys of the model metadata Run saves.
+const (
+	ExtraConfig     = "train.config"               // the Config, as JSON
+	ExtraHoldout    = "train.holdout"              // hold-out fraction
+	ExtraSeed       = "train.seed"                 // seed of the split
+	ExtraBestEpoch  = "train.best_epoch"           // epoch of the saved weights
+	ExtraBestRMSE   = "train.best_holdout_rmse_px" // their hold-out RMSE ("" without a hold-out part)
+	ExtraEpochs     = "train.epochs_trained"       // epochs run
+	ExtraTrainFaces = "train.faces"                // faces trained on
+	ExtraHoldFaces  = "train.holdout_faces"        // faces held out
+	ExtraStopped    = "train.stopped"              // why training ended
+	ExtraAMP        = "train.amp"                  // mixed precision asked for, and what came of it
+)
+
+// Run trains the model cfg describes on the faces of data, which must
+// carry keypoints. It holds out cfg.Holdout of them (dataset.Split with
+// cfg.Seed), trains on the rest, scores the hold-out part after every
+// epoch, and saves the best model by hold-out RMSE to cfg.Out with
+// models.Save, its history to cfg.HistoryPath after every epoch, and a
+// checkpoint to cfg.CheckpointPath after every epoch.
+//
+// Every random choice derives from cfg.Seed: the split, the initial
+// weights, each epoch's order of faces and each step's dropout masks (the
+// generator is reseeded per step). On the CPU a run that is interrupted
+// and resumed therefore ends with the same weights, bit for bit, as one
+// that was not.
+//
+// When ctx is cancelled, Run finishes the step under way, writes a
+// checkpoint and returns an *InterruptedError. A NaN or infinite loss
+// stops it with a *NonFiniteLossError. With cfg.Resume it continues the
+// run of the checkpoint at cfg.CheckpointPath, which must have been made
+// on the same data with the same settings, except for the device,
+// threads, mixed precision, patience and output paths. Resuming a run
+// that had finished saves its model again and trains no further.
+func Run(ctx context.Context, cfg Config, data *dataset.Set, o Options) (*Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if !data.HasKeypoints() {
+		return nil, fmt.Errorf("the data has no keypoints (test data?)")
+	}
+	dev, err := torch.ParseDevice(cfg.Device)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.AMP != "" && !dev.IsCUDA() {
+		return nil, fmt.Errorf("mixed precision (amp %s) needs a CUDA device; the device is %s", cfg.AMP, dev)
+	}
+	spec, err := models.ParseSpec(cfg.Model)
+	if err != nil {
+		return nil, err
+	}
+	// One OS thread for the whole run: glibc gives each thread its own
+	// malloc arena, and a goroutine hopping between threads would spread
+	// the step's large blocks over several of them.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	torch.SetNumThreads(cfg.Threads)
+
+	r := &runner{cfg: cfg, opts: o, dev: dev, ckptPath: cfg.CheckpointPath()}
+	if o.Log != nil {
+		r.log = o.Log
+	} else {
+		r.log = io.Discard
+	}
+	if err := r.split(data); err != nil {
+		return nil, err
+	}
+	r.dataID = fingerprint(data)
+
+	var ck *Checkpoint
+	if cfg.Resume {
+		if ck, err = r.checkResume(); err != nil {
+			return nil, err
+		}
+	} else if old, err := ReadCheckpoint(r.ckptPath); err == nil && old.Progress.Stopped == "" {
+		fmt.Fprintf(r.log, "note: starting afresh; the unfinished run's checkpoint %s will be replaced (resume it instead to continue)\n", r.ckptPath)
+	}
+
+	torch.ManualSeed(initSeed(cfg.Seed))
+	if r.model, err = models.New(spec, dev); err != nil {
+		return nil, err
+	}
+	defer r.free()
+	if r.opt, err = newOptimizer(&r.cfg, r.model.Store().Trainable()); err != nil {
+		return nil, err
+	}
+	r.steps = stepsPerEpoch(r.trainSet.Len(), cfg.Batch)
+	if r.sched, err = newSchedule(&r.cfg, r.steps); err != nil {
+		return nil, err
+	}
+	r.train = newFaces(r.trainSet, dev)
+	if r.holdSet != nil {
+		r.hold = newFaces(r.holdSet, dev)
+	}
+	if ck != nil {
+		if ck.Progress.Step > r.steps {
+			return nil, fmt.Errorf("resume: checkpoint %s is at step %d of an epoch of %d steps", ck.Path, ck.Progress.Step, r.steps)
+		}
+		if err := r.restore(ck); err != nil {
+			return nil, err
+		}
+		if r.stopped != "" {
+			fmt.Fprintf(r.log, "the run of %s had finished (%s); saving its model again\n", ck.Path, r.stopped)
+		} else {
+			fmt.Fprintf(r.log, "resuming %s from %s: epoch %d, step %d of %d\n", spec, ck.Path, r.epoch+1, r.step, r.steps)
+		}
+	}
+	if cfg.AMP != "" {
+		r.ampNote = fmt.Sprintf("%s requested; not applied: the torch binding has no autocast yet, so training ran in float32", cfg.AMP)
+		fmt.Fprintf(r.log, "warning: mixed precision %s is not applied: the torch binding has no autocast yet; training in float32\n", cfg.AMP)
+	}
+	params, macs := models.Count(r.model)
+	fmt.Fprintf(r.log, "training %s (%d parameters, %.1f MMAC per face) on %s: %d faces, %d held out; %d steps of %d per epoch\n",
+		r.model.Spec(), params, float64(macs)/1e6, dev, r.trainSet.Len(), r.holdLen(), r.steps, cfg.Batch)
+
+	if err := r.loop(ctx); err != nil {
+		return nil, err
+	}
+	return r.finish()
+}
+
+// runner is the state of one training run.
+type runner struct {
+	cfg      Config
+	opts     Options
+	log      io.Writer
+	dev      torch.Device
+	ckptPath string
+	dataID   string
+	ampNote  string
+
+	trainSet, holdSet *dataset.Set
+	train, hold       *faces
+	model             models.Model
+	opt               optim.Optimizer
+	sched             schedule
+	steps             int       // per epoch
+	best              *nn.Store // snapshot of the best epoch's weights; nil until one is scored
+	ckptWritten       bool      // whether ckptPath holds a checkpoint of this run
+	handedOver        bool      // whether the model went to the caller in a Result
+
+	// Progress, as checkpoints record it.
+	epoch, step, global int
+	top                 bestSoFar
+	running             Running
+	history             []EpochStats
+	stopped             string
+}
+
+func (r *runner) holdLen() int {
+	if r.holdSet == nil {
+		return 0
+	}
+	return r.holdSet.Len()
+}
+
+// split divides data into the training and hold-out parts.
+func (r *runner) split(data *dataset.Set) error {
+	if r.cfg.Holdout == 0 {
+		r.trainSet = data
+	} else {
+		tr, ho := dataset.Split(data, r.cfg.Holdout, r.cfg.Seed)
+		if len(ho) == 0 {
+			return fmt.Errorf("a hold-out fraction of %g of %d faces holds out none", r.cfg.Holdout, data.Len())
+		}
+		r.trainSet, r.holdSet = data.Subset(tr), data.Subset(ho)
+	}
+	if r.trainSet.Len() < 2 {
+		return fmt.Errorf("%d faces to train on: want at least 2", r.trainSet.Len())
+	}
+	return nil
+}
+
+// checkResume reads the checkpoint to resume and checks that it belongs
+// to this run.
+func (r *runner) checkResume() (*Checkpoint, error) {
+	ck, err := ReadCheckpoint(r.ckptPath)
+	if err != nil {
+		return nil, fmt.Errorf("resume: %w", err)
+	}
+	if d := r.cfg.trajectoryMismatch(&ck.Config); d != "" {
+		return nil, fmt.Errorf("resume from %s: this run has %s; resume with the checkpoint's settings, or start afresh", ck.Path, d)
+	}
+	if ck.Data != r.dataID {
+		return nil, fmt.Errorf("resume from %s: the training data differs from the data the run started on", ck.Path)
+	}
+	r.ckptWritten = true
+	return ck, nil
+}
+
+func (r *runner) free() {
+	if r.train != nil {
+		r.train.Free()
+	}
+	if r.hold != nil {
+		r.hold.Free()
+	}
+	if r.opt != nil {
+		r.opt.Free()
+	}
+	if r.best != nil {
+		r.best.Free()
+	}
+	if r.model != nil && !r.handedOver {
+		r.model.Store().Free()
+	}
+}
+
+// loop runs the epochs left.
+func (r *runner) loop(ctx context.Context) error {
+	for r.stopped == "" && r.epoch < r.cfg.Epochs {
+		start := time.Now()
+		order := epochOrder(r.cfg.Seed, r.epoch, r.trainSet.Len())
+		bar := r.newBar()
+		r.model.Store().Train()
+		for r.step < r.steps {
+			if ctx.Err() != nil {
+				closeBar(bar)
+				return r.interrupt(start)
+			}
+			lo := r.step * r.cfg.Batch
+			idx := order[lo:min(lo+r.cfg.Batch, len(order))]
+			lr := r.sched.lr.LR(r.global)
+			loss, err := r.trainStep(idx)
+			if err != nil {
+				closeBar(bar)
+				return err
+			}
+			r.step++
+			r.global++
+			if bar != nil {
+				bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4g", r.epoch+1, r.cfg.Epochs, r.running.LossSum/float64(r.running.Faces)))
+				_ = bar.Add(1)
+			}
+			if r.opts.AfterStep != nil {
+				r.opts.AfterStep(StepInfo{Epoch: r.epoch + 1, Step: r.step, Steps: r.steps, GlobalStep: r.global, Loss: loss, LR: lr})
+			}
+		}
+		closeBar(bar)
+		if err := r.endEpoch(start); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *runner) newBar() *progressbar.ProgressBar {
+	if r.opts.Progress == nil {
+		return nil
+	}
+	bar := progressbar.NewOptions(r.steps,
+		progressbar.OptionSetWriter(r.opts.Progress),
+		progressbar.OptionSetDescription(fmt.Sprintf("epoch %d/%d", r.epoch+1, r.cfg.Epochs)),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetItsString("steps"),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+	if r.step > 0 {
+		_ = bar.Set(r.step)
+	}
+	return bar
+}
+
+func closeBar(bar *progressbar.ProgressBar) {
+	if bar != nil {
+		_ = bar.Close()
+	}
+}
+
+// trainStep runs one optimiser step on the faces at idx and adds its
+// figures to the epoch's running sums.
+func (r *runner) trainStep(idx []int64) (float64, error) {
+	var vals []float64
+	var nonFinite bool
+	err := torch.Catch(func() {
+		s := torch.NewScope()
+		defer s.Close()
+		torch.ManualSeed(stepSeed(r.cfg.Seed, r.global))
+		x, y, mask := r.train.batch(idx)
+		pred := r.model.Forward(x)
+		loss := MaskedLoss(r.cfg.Loss, pred, y, mask)
+		sse := pred.Detach().Sub(y).Square().Mul(mask).Sum()
+		vals = torch.Stack([]*torch.Tensor{loss.Detach(), sse, mask.Sum()}, 0).Float64s()
+		if math.IsNaN(vals[0]) || math.IsInf(vals[0], 0) {
+			nonFinite = true
+			return
+		}
+		if err := r.sched.apply(r.opt, r.global); err != nil {
+			panic(&torch.Error{Op: "schedule", Msg: err.Error()})
+		}
+		loss.Backward()
+		if r.cfg.ClipNorm > 0 {
+			optim.ClipGradNorm(r.opt.Params(), r.cfg.ClipNorm)
+		}
+		r.opt.Step()
+		r.opt.ZeroGrad()
+	})
+	if err != nil {
+		return 0, fmt.Errorf("epoch %d step %d: %w", r.epoch+1, r.step+1, err)
+	}
+	if nonFinite {
+		e := &NonFiniteLossError{Loss: vals[0], Epoch: r.epoch + 1, Step: r.step + 1}
+		if r.ckptWritten {
+			e.Checkpoint = r.ckptPath
+		}
+		return 0, e
+	}
+	n := len(idx)
+	r.running.LossSum += vals[0] * float64(n)
+	r.running.SSE += vals[1]
+	r.running.Coords += vals[2]
+	r.running.Faces += n
+	return vals[0], nil
+}
+
+// interrupt checkpoints the run mid-epoch.
+func (r *runner) interrupt(start time.Time) error {
+	r.running.Seconds += time.Since(start).Seconds()
+	if err := r.writeCheckpoint(); err != nil {
+		return fmt.Errorf("interrupted, and the checkpoint could not be saved: %w", err)
+	}
+	return &InterruptedError{Checkpoint: r.ckptPath, Epoch: r.epoch + 1, Step: r.step, Steps: r.steps}
+}
+
+// endEpoch scores the epoch, keeps the best model, decides on early
+// stopping, and writes the history and a checkpoint.
+func (r *runner) endEpoch(start time.Time) error {
+	holdLoss, holdRMSE, err := r.evaluate()
+	if err != nil {
+		return fmt.Errorf("epoch %d: hold-out evaluation: %w", r.epoch+1, err)
+	}
+	e := EpochStats{
+		Epoch:         r.epoch + 1,
+		TrainLoss:     r.running.LossSum / float64(r.running.Faces),
+		TrainRMSEPx:   math.Sqrt(r.running.SSE/math.Max(r.running.Coords, 1)) * CoordScale,
+		HoldoutLoss:   holdLoss,
+		HoldoutRMSEPx: holdRMSE,
+		LR:            r.sched.lr.LR(r.global - 1),
+		Seconds:       r.running.Seconds + time.Since(start).Seconds(),
+	}
+	r.history = append(r.history, e)
+	r.epoch++
+	r.step = 0
+	r.running = Running{}
+
+	note := ""
+	if r.hold != nil {
+		if r.top.observe(e.Epoch, holdRMSE) {
+			note = " (best)"
+			if r.best == nil {
+				r.best = r.model.Store().Clone(r.dev)
+			} else if err := r.best.CopyFrom(r.model.Store()); err != nil {
+				return fmt.Errorf("keep the best model: %w", err)
+			}
+		}
+	}
+	fmt.Fprintf(r.log, "%v%s\n", e, note)
+	switch {
+	case r.top.patienceSpent(r.cfg.Patience):
+		r.stopped = fmt.Sprintf("early stopping after epoch %d: no better hold-out RMSE in %d epochs; best %.4f px at epoch %d",
+			e.Epoch, r.top.since, r.top.rmse, r.top.epoch)
+	case r.epoch == r.cfg.Epochs:
+		r.stopped = fmt.Sprintf("completed %d epochs", r.epoch)
+	}
+	if r.stopped != "" {
+		fmt.Fprintln(r.log, r.stopped)
+	}
+	if err := r.writeHistory(); err != nil {
+		return err
+	}
+	if err := r.writeCheckpoint(); err != nil {
+		return err
+	}
+	r.ckptWritten = true
+	return nil
+}
+
+// evaluate returns the loss and the RMSE in pixels over the hold-out
+// part, in evaluation mode; NaN for both without one.
+func (r *runner) evaluate() (loss, rmsePx float64, err error) {
+	if r.hold == nil {
+		return math.NaN(), math.NaN(), nil
+	}
+	store := r.model.Store()
+	store.Eval()
+	defer store.Train()
+	n := r.hold.n
+	batch := max(r.cfg.Batch, 128)
+	pred := make([]float32, 0, n*dataset.NumCoords)
+	var lossSum, coords float64
+	err = torch.Catch(func() {
+		torch.NoGrad(func() {
+			for lo := 0; lo < n; lo += batch {
+				torch.WithScope(func() {
+					x, y, mask := r.hold.batch(span(lo, min(batch, n-lo)))
+					p := r.model.Forward(x)
+					l := MaskedLoss(r.cfg.Loss, p, y, mask)
+					c := mask.Sum()
+					v := torch.Stack([]*torch.Tensor{l.Mul(c), c}, 0).Float64s()
+					lossSum += v[0]
+					coords += v[1]
+					pred = append(pred, p.Float32s()...)
+				})
+			}
+		})
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	toPixels(pred)
+	return lossSum / math.Max(coords, 1), dataset.RMSE(pred, r.holdSet.Coords, r.holdSet.Mask), nil
+}
+
+// toPixels turns normalised coordinates into pixels in place.
+func toPixels(c []float32) {
+	for i, v := range c {
+		c[i] = v*CoordScale + CoordCentre
+	}
+}
+
+func (r *runner) writeHistory() error {
+	h := &History{Config: r.cfg, BestEpoch: r.top.epoch, Stopped: r.stopped, Epochs: r.history}
+	if r.top.epoch > 0 {
+		h.BestHoldoutRMSEPx = finite(r.top.rmse)
+	}
+	if err := os.MkdirAll(filepath.Dir(r.cfg.HistoryPath()), 0o755); err != nil {
+		return fmt.Errorf("write history: %w", err)
+	}
+	if err := WriteHistory(r.cfg.HistoryPath(), h); err != nil {
+		return fmt.Errorf("write history: %w", err)
+	}
+	return nil
+}
+
+// finish puts the best weights into the model, saves it and returns the
+// result.
+func (r *runner) finish() (*Result, error) {
+	if r.best != nil {
+		if err := r.model.Store().CopyFrom(r.best); err != nil {
+			return nil, fmt.Errorf("restore the best model: %w", err)
+		}
+	}
+	r.model.Store().Eval()
+	cfgJSON, err := json.Marshal(r.cfg)
+	if err != nil {
+		return nil, err
+	}
+	names := dataset.CoordNames()
+	meta := models.Meta{
+		Spec:      r.model.Spec(),
+		Keypoints: names[:],
+		Means:     dataset.Means(r.trainSet),
+		Input:     models.Input,
+		Output:    models.Output,
+		Extra: map[string]string{
+			ExtraConfig:     string(cfgJSON),
+			ExtraHoldout:    strconv.FormatFloat(r.cfg.Holdout, 'g', -1, 64),
+			ExtraSeed:       strconv.FormatInt(r.cfg.Seed, 10),
+			ExtraBestEpoch:  strconv.Itoa(r.top.epoch),
+			ExtraBestRMSE:   "",
+			ExtraEpochs:     strconv.Itoa(r.epoch),
+			ExtraTrainFaces: strconv.Itoa(r.trainSet.Len()),
+			ExtraHoldFaces:  strconv.Itoa(r.holdLen()),
+			ExtraStopped:    r.stopped,
+		},
+	}
+	if r.top.epoch > 0 {
+		meta.Extra[ExtraBestRMSE] = strconv.FormatFloat(r.top.rmse, 'g', -1, 64)
+	}
+	if r.ampNote != "" {
+		meta.Extra[ExtraAMP] = r.ampNote
+	}
+	if err := os.MkdirAll(filepath.Dir(r.cfg.Out), 0o755); err != nil {
+		return nil, fmt.Errorf("save model: %w", err)
+	}
+	if err := models.Save(r.cfg.Out, r.model, meta); err != nil {
+		return nil, fmt.Errorf("save model: %w", err)
+	}
+	res := &Result{
+		Model: r.model, Meta: meta, History: r.history,
+		BestEpoch: r.top.epoch, BestHoldoutRMSEPx: math.NaN(), Stopped: r.stopped,
+		Train: r.trainSet, Holdout: r.holdSet,
+	}
+	if r.top.epoch > 0 {
+		res.BestHoldoutRMSEPx = r.top.rmse
+	}
+	r.handedOver = true
+	return res, nil
+}
+
+// bestSoFar tracks the best hold-out RMSE of a run, for keeping the best
+// model and for early stopping.
+type bestSoFar struct {
+	epoch int     // from 1; 0 before any epoch was scored
+	rmse  float64 // meaningful when epoch > 0
+	since int     // epochs scored since the best one
+}
+
+// observe records the hold-out RMSE of an epoch and reports whether it is
+// the best so far. NaN is never the best.
+func (b *bestSoFar) observe(epoch int, rmse float64) bool {
+	if b.epoch == 0 && !math.IsNaN(rmse) || rmse < b.rmse {
+		b.epoch, b.rmse, b.since = epoch, rmse, 0
+		return true
+	}
+	b.since++
+	return false
+}
+
+// patienceSpent reports whether patience epochs (> 0) have passed without
+// a better RMSE.
+func (b *bestSoFar) patienceSpent(patience int) bool {
+	return patience > 0 && b.since >= patience
+}
