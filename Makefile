@@ -5,7 +5,8 @@
 #	make build test                            # against /usr (Debian)
 #	LIBTORCH=$PWD/third_party/libtorch make build test
 #
-# Targets: deps, deps-bench, build, test, bench, check-libtorch2, clean.
+# Targets: deps, deps-bench, build, test, bench, check-libtorch2, clean,
+# train, submission, kaggle-download, kaggle-submit.
 
 GO ?= go
 LIBTORCH ?=
@@ -34,7 +35,7 @@ export CGO_LDFLAGS := -O2 -g -L$(LIBTORCH)/lib -Wl,-rpath,$(LIBTORCH)/lib $(LIBT
 export LIBTORCH
 endif
 
-.PHONY: all deps deps-bench build test bench check-libtorch2 libtorch clean
+.PHONY: all deps deps-bench build test bench check-libtorch2 libtorch clean train submission kaggle-download kaggle-submit
 
 all: build
 
@@ -87,7 +88,7 @@ endif
 build: libtorch
 	$(GO) build -o bin/fkd ./cmd/fkd
 
-test: libtorch
+test: deps libtorch
 	$(GO) vet ./...
 	$(GO) test -timeout $(TEST_TIMEOUT) ./...
 
@@ -126,6 +127,57 @@ check-libtorch2:
 	@leaks=$$(g++ $(LT2_CXXFLAGS) -M torch/shim.cpp | tr ' \\' '\n\n' | grep -E '^/usr/include/(ATen|c10|caffe2|torch)/' | head -3); \
 	if [ -n "$$leaks" ]; then echo "check-libtorch2: shim.cpp also read system LibTorch headers, e.g. $$leaks" >&2; exit 1; fi
 	@echo "check-libtorch2: torch/shim.cpp compiles against LibTorch 2 headers"
+
+# ---- The main job: train on data/, write the model, its history and a
+# submission to output/. With no Kaggle files in data/, it trains on a
+# synthetic demo set (fkd synth) instead and says so.
+DATA ?= data
+OUT ?= output
+MODEL ?= cnn3
+# Extra fkd train flags, e.g. TRAIN_FLAGS="--epochs 60 --device cuda".
+TRAIN_FLAGS ?=
+KAGGLE_COMPETITION := facial-keypoints-detection
+
+# first_file returns the first of its arguments that exists.
+first_file = $(firstword $(wildcard $(1)))
+TRAIN_DATA = $(call first_file,$(DATA)/training.csv $(DATA)/training.zip $(DATA)/$(KAGGLE_COMPETITION).zip)
+TEST_DATA = $(call first_file,$(DATA)/test.csv $(DATA)/test.zip $(DATA)/$(KAGGLE_COMPETITION).zip)
+LOOKUP = $(DATA)/IdLookupTable.csv
+
+train: deps build
+	@set -e; mkdir -p $(OUT); \
+	train="$(TRAIN_DATA)"; test="$(TEST_DATA)"; lookup="$(LOOKUP)"; \
+	if [ -z "$$train" ]; then \
+		echo "make train: no Kaggle training data in $(DATA)/ (training.csv, training.zip or $(KAGGLE_COMPETITION).zip);"; \
+		echo "make train: training on a SYNTHETIC demo set in $(DATA)/synth instead (make kaggle-download fetches the real files)"; \
+		[ -f $(DATA)/synth/training.csv ] || bin/fkd synth --out $(DATA)/synth; \
+		train=$(DATA)/synth/training.csv; test=$(DATA)/synth/test.csv; lookup=$(DATA)/synth/IdLookupTable.csv; \
+	fi; \
+	bin/fkd train --train "$$train" --test "$$test" --lookup "$$lookup" \
+		--model $(MODEL) --out $(OUT)/model.pt --outfile $(OUT)/submission.csv $(TRAIN_FLAGS)
+
+# submission writes output/submission.csv from the last model.
+submission: build
+	@set -e; test -f $(OUT)/model.pt || { echo "make submission: no $(OUT)/model.pt: run make train first" >&2; exit 1; }; \
+	test="$(TEST_DATA)"; lookup="$(LOOKUP)"; \
+	if [ -z "$$test" ] && [ -f $(DATA)/synth/test.csv ]; then test=$(DATA)/synth/test.csv; lookup=$(DATA)/synth/IdLookupTable.csv; fi; \
+	[ -n "$$test" ] || { echo "make submission: no test data in $(DATA)/ (test.csv or test.zip)" >&2; exit 1; }; \
+	bin/fkd submit --model $(OUT)/model.pt --test "$$test" --lookup "$$lookup" --outfile $(OUT)/submission.csv
+
+# kaggle-download and kaggle-submit use the kaggle command-line tool
+# (pip install kaggle, with an API token in ~/.kaggle/kaggle.json).
+KAGGLE_HELP := get them by hand from https://www.kaggle.com/c/$(KAGGLE_COMPETITION)/data (accept the rules, then download training.zip, test.zip and IdLookupTable.csv into $(DATA)/), or install the kaggle CLI: pip install kaggle, and put your API token in ~/.kaggle/kaggle.json
+
+kaggle-download:
+	@command -v kaggle >/dev/null 2>&1 || { echo "kaggle-download: the kaggle CLI is not installed; $(KAGGLE_HELP)" >&2; exit 1; }
+	mkdir -p $(DATA)
+	kaggle competitions download -c $(KAGGLE_COMPETITION) -p $(DATA)
+	cd $(DATA) && unzip -o $(KAGGLE_COMPETITION).zip
+
+kaggle-submit:
+	@command -v kaggle >/dev/null 2>&1 || { echo "kaggle-submit: the kaggle CLI is not installed; upload $(OUT)/submission.csv by hand at https://www.kaggle.com/c/$(KAGGLE_COMPETITION)/submit, or: pip install kaggle" >&2; exit 1; }
+	@test -f $(OUT)/submission.csv || { echo "kaggle-submit: no $(OUT)/submission.csv: run make train or make submission first" >&2; exit 1; }
+	kaggle competitions submit -c $(KAGGLE_COMPETITION) -f $(OUT)/submission.csv -m "fkd $(MODEL)"
 
 clean:
 	rm -rf bin bench/torch/build
