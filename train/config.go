@@ -5,6 +5,8 @@ import (
 	"math"
 	"path/filepath"
 	"strings"
+
+	"github.com/fkd-project/fkd/augment"
 )
 
 // Config is everything that decides a training run. It is stored, as
@@ -28,6 +30,7 @@ type Config struct {
 	Threads     int     `json:"threads"`      // LibTorch CPU threads; 0: one per core
 	AMP         string  `json:"amp"`          // "", "bf16" or "fp16": mixed precision, CUDA only
 	ClipNorm    float64 `json:"clip_norm"`    // clip the gradients' joint L2 norm to this; 0: no clipping
+	Augment     string  `json:"augment"`      // augmentation of training batches, for augment.ParseRecipe; "" or "none": off
 	Holdout     float64 `json:"holdout"`      // fraction of faces held out for validation, in [0, 1)
 	Checkpoint  string  `json:"checkpoint"`   // checkpoint file; "" means beside Out (see CheckpointPath)
 	Out         string  `json:"out"`          // the trained model's file
@@ -74,6 +77,7 @@ const WarmupStartFactor = 0.1
 // devices, and names the first one that is wrong.
 func (c *Config) Validate() error {
 	_, lossErr := ParseLoss(string(c.Loss))
+	_, augErr := c.augmentation()
 	switch {
 	case strings.TrimSpace(c.Model) == "":
 		return fmt.Errorf("no model spec")
@@ -109,12 +113,31 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("amp %q: want bf16 or fp16, or nothing", c.AMP)
 	case !(c.ClipNorm >= 0):
 		return fmt.Errorf("clip norm %g: want >= 0", c.ClipNorm)
+	case augErr != nil:
+		return augErr
 	case !(c.Holdout >= 0 && c.Holdout < 1):
 		return fmt.Errorf("hold-out fraction %g: want it in [0, 1)", c.Holdout)
 	case c.Out == "":
 		return fmt.Errorf("no output model path")
 	}
 	return nil
+}
+
+// augmentation parses Augment.
+func (c *Config) augmentation() (augment.Options, error) {
+	if strings.TrimSpace(c.Augment) == "" {
+		return augment.Options{}, nil
+	}
+	return augment.ParseRecipe(c.Augment)
+}
+
+// augmentString is Augment in its canonical form, for comparing runs.
+func (c *Config) augmentString() string {
+	o, err := c.augmentation()
+	if err != nil {
+		return c.Augment
+	}
+	return o.String()
 }
 
 func oneOf(s string, set []string) bool {
@@ -173,6 +196,7 @@ func (c *Config) trajectoryMismatch(ck *Config) string {
 		{"loss", c.Loss, ck.Loss},
 		{"seed", c.Seed, ck.Seed},
 		{"clip norm", c.ClipNorm, ck.ClipNorm},
+		{"augment", c.augmentString(), ck.augmentString()},
 		{"holdout", c.Holdout, ck.Holdout},
 	} {
 		if s.have != s.was {

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/fkd-project/fkd/augment"
+
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/fkd-project/fkd/dataset"
@@ -154,6 +156,9 @@ func Run(ctx context.Context, cfg Config, data *dataset.Set, o Options) (*Result
 	torch.SetNumThreads(cfg.Threads)
 
 	r := &runner{cfg: cfg, opts: o, dev: dev, ckptPath: cfg.CheckpointPath()}
+	if r.augment, err = cfg.augmentation(); err != nil {
+		return nil, err
+	}
 	if o.Log != nil {
 		r.log = o.Log
 	} else {
@@ -225,6 +230,7 @@ type runner struct {
 	ckptPath string
 	dataID   string
 	ampNote  string
+	augment  augment.Options
 
 	trainSet, holdSet *dataset.Set
 	train, hold       *faces
@@ -377,6 +383,9 @@ func (r *runner) trainStep(idx []int64) (float64, error) {
 		defer s.Close()
 		torch.ManualSeed(stepSeed(r.cfg.Seed, r.global))
 		x, y, mask := r.train.batch(idx)
+		if !r.augment.IsZero() {
+			x, y, mask = augment.Apply(x, y, mask, r.augment)
+		}
 		pred := r.model.Forward(x)
 		loss := MaskedLoss(r.cfg.Loss, pred, y, mask)
 		sse := pred.Detach().Sub(y).Square().Mul(mask).Sum()

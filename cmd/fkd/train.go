@@ -10,10 +10,12 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/pflag"
 
+	"github.com/fkd-project/fkd/augment"
 	"github.com/fkd-project/fkd/dataset"
 	"github.com/fkd-project/fkd/train"
 )
@@ -32,6 +34,7 @@ func init() {
 type trainOptions struct {
 	cfg                     train.Config
 	loss                    string
+	aug                     augmentFlags
 	trainPath, test, lookup string
 	outfile                 string
 	configPath              *string
@@ -68,6 +71,13 @@ func trainFlags(fs *pflag.FlagSet, o *trainOptions) {
 	fs.IntVar(&c.Patience, "patience", c.Patience, "stop after this many epochs without a better hold-out RMSE (0: never)")
 	fs.Float64Var(&c.ClipNorm, "clip", c.ClipNorm, "clip the gradients' joint L2 norm to this (0: no clipping)")
 	fs.StringVar(&c.AMP, "amp", c.AMP, "mixed precision on CUDA: bf16 or fp16")
+	fs.StringVar(&c.Augment, "augment", "none", "augmentation recipe: none, light, default or heavy, optionally with changes (\"default,rotate=5\"); the flags below override it")
+	fs.BoolVar(&o.aug.flip, "flip", false, "augment: mirror half the faces, swapping left and right keypoints")
+	fs.Float64Var(&o.aug.rotate, "rotate", 0, "augment: rotate by up to ± this many degrees")
+	fs.Float64Var(&o.aug.jitter, "jitter", 0, "augment: shift by up to ± this many pixels")
+	fs.Float64Var(&o.aug.scale, "scale", 0, "augment: zoom by a factor within 1 ± this")
+	fs.Float64Var(&o.aug.brightness, "brightness", 0, "augment: scale grey levels by a factor within 1 ± this")
+	fs.Float64Var(&o.aug.contrast, "contrast", 0, "augment: scale contrast by a factor within 1 ± this")
 	fs.StringVar(&c.Checkpoint, "checkpoint", c.Checkpoint, "checkpoint file (default: --out with the extension .ckpt)")
 	fs.BoolVar(&c.Resume, "resume", false, "continue the run saved in the checkpoint, with its settings")
 	o.configPath = addConfigFlag(fs)
@@ -123,6 +133,9 @@ func (o *trainOptions) setup(fs *pflag.FlagSet, args []string) error {
 		return usagef("--loss: %v", err)
 	}
 	o.cfg.Loss = loss
+	if o.cfg.Augment, err = o.aug.recipe(fs, o.cfg.Augment); err != nil {
+		return usagef("%v", err)
+	}
 	if err := o.cfg.Validate(); err != nil {
 		return usagef("%v", err)
 	}
@@ -137,7 +150,39 @@ func (o *trainOptions) setup(fs *pflag.FlagSet, args []string) error {
 // the data files are not among them.
 var checkpointFlags = []string{
 	"model", "epochs", "batch", "lr", "optimizer", "schedule", "warmup", "step-size", "step-gamma",
-	"weight-decay", "loss", "seed", "holdout", "patience", "clip", "amp", "out",
+	"weight-decay", "loss", "seed", "holdout", "patience", "clip", "amp", "out", "augment",
+}
+
+// augmentFlags are the single-setting augmentation flags of "fkd train".
+type augmentFlags struct {
+	flip                                        bool
+	rotate, jitter, scale, brightness, contrast float64
+}
+
+// recipe returns the augmentation recipe: the --augment recipe with the
+// single-setting flags given on the command line (or in the config file)
+// applied on top, in augment.ParseRecipe's canonical form.
+func (a augmentFlags) recipe(fs *pflag.FlagSet, base string) (string, error) {
+	items := []string{base}
+	if fs.Changed("flip") {
+		items = append(items, map[bool]string{true: "flip", false: "noflip"}[a.flip])
+	}
+	for _, kv := range []struct {
+		name  string
+		value float64
+	}{
+		{"rotate", a.rotate}, {"jitter", a.jitter}, {"scale", a.scale},
+		{"brightness", a.brightness}, {"contrast", a.contrast},
+	} {
+		if fs.Changed(kv.name) {
+			items = append(items, kv.name+"="+strconv.FormatFloat(kv.value, 'g', -1, 64))
+		}
+	}
+	o, err := augment.ParseRecipe(strings.Join(items, ","))
+	if err != nil {
+		return "", fmt.Errorf("augmentation: %v", err)
+	}
+	return o.String(), nil
 }
 
 // takeCheckpointSettings sets the flags the command line left alone to
@@ -155,6 +200,7 @@ func (o *trainOptions) takeCheckpointSettings(fs *pflag.FlagSet) error {
 		"step-size": strconv.Itoa(c.StepSize), "step-gamma": f(c.StepGamma), "weight-decay": f(c.WeightDecay),
 		"loss": string(c.Loss), "seed": strconv.FormatInt(c.Seed, 10), "holdout": f(c.Holdout),
 		"patience": strconv.Itoa(c.Patience), "clip": f(c.ClipNorm), "amp": c.AMP, "out": c.Out,
+		"augment": c.Augment,
 	}
 	for _, name := range checkpointFlags {
 		if o.commandLine[name] {
