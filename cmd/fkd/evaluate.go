@@ -18,7 +18,7 @@ func init() {
 	register(&command{
 		name:    "evaluate",
 		summary: "score a trained model on training data: RMSE overall and per keypoint",
-		usage:   "--model FILE [--data FILE] [--holdout FRAC --seed N]",
+		usage:   "--model FILE [--data FILE] [--holdout FRAC --seed N] [--tta flip]",
 		run:     runEvaluate,
 	})
 }
@@ -26,6 +26,8 @@ func init() {
 // evaluateOptions holds the flags of "fkd evaluate".
 type evaluateOptions struct {
 	model, data string
+	ttaName     string    // --tta
+	tta         train.TTA // parsed from ttaName
 	holdout     float64
 	seed        int64
 	device      string
@@ -41,6 +43,7 @@ func evaluateFlags(fs *pflag.FlagSet, o *evaluateOptions) {
 	fs.StringVar(&o.data, "data", "data/training.csv", "faces with keypoints: training.csv or a zip holding it")
 	fs.Float64Var(&o.holdout, "holdout", 0, "score the hold-out part of this fraction of the faces; 0: all of them (default: the model's own hold-out part)")
 	fs.Int64Var(&o.seed, "seed", 1, "seed of the hold-out split (default: the model's own)")
+	addTTAFlag(fs, &o.ttaName)
 	fs.StringVar(&o.device, "device", "auto", "auto, cpu, cuda or cuda:N")
 	fs.IntVar(&o.threads, "threads", 0, "LibTorch CPU threads (0: one per core)")
 	o.configPath = addConfigFlag(fs)
@@ -64,6 +67,10 @@ func runEvaluate(fs *pflag.FlagSet, args []string) error {
 	}
 	if o.threads < 0 {
 		return usagef("--threads %d is negative", o.threads)
+	}
+	var err error
+	if o.tta, err = parseTTAFlag(o.ttaName); err != nil {
+		return err
 	}
 	dev, err := torch.ParseDevice(o.device)
 	if err != nil {
@@ -103,9 +110,12 @@ func (o *evaluateOptions) run(stdout, stderr io.Writer, dev torch.Device, holdou
 		set = set.Subset(idx)
 		what = fmt.Sprintf("the hold-out part (fraction %v, seed %d)", o.holdout, o.seed)
 	}
-	ev, err := train.Evaluate(m, set)
+	ev, err := train.Evaluate(train.WithTTA(m, o.tta), set)
 	if err != nil {
 		return err
+	}
+	if o.tta != train.NoTTA {
+		what += ", test-time augmentation " + o.tta.String()
 	}
 	fmt.Fprintf(stdout, "%s on %d faces of %s, %s\n\n", meta.Spec, ev.Faces, o.data, what)
 	return writeEvaluation(stdout, ev)

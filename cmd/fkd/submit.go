@@ -19,7 +19,7 @@ func init() {
 	register(&command{
 		name:    "submit",
 		summary: "write a Kaggle submission with a trained model",
-		usage:   "--model FILE [--test FILE --lookup FILE] [--outfile FILE]",
+		usage:   "--model FILE [--test FILE --lookup FILE] [--outfile FILE] [--tta flip]",
 		run:     runSubmit,
 	})
 }
@@ -27,6 +27,7 @@ func init() {
 // submitOptions holds the flags of "fkd submit".
 type submitOptions struct {
 	model, test, lookup, outfile string
+	tta                          string
 	device                       string
 	threads                      int
 	configPath                   *string
@@ -40,6 +41,7 @@ func submitFlags(fs *pflag.FlagSet, o *submitOptions) {
 	fs.StringVar(&o.test, "test", "data/test.csv", "Kaggle test data: test.csv or a zip holding it")
 	fs.StringVar(&o.lookup, "lookup", "data/IdLookupTable.csv", "IdLookupTable.csv: the coordinates to submit")
 	fs.StringVar(&o.outfile, "outfile", "output/submission.csv", "the submission to write")
+	addTTAFlag(fs, &o.tta)
 	fs.StringVar(&o.device, "device", "auto", "auto, cpu, cuda or cuda:N")
 	fs.IntVar(&o.threads, "threads", 0, "LibTorch CPU threads (0: one per core)")
 	o.configPath = addConfigFlag(fs)
@@ -61,6 +63,10 @@ func runSubmit(fs *pflag.FlagSet, args []string) error {
 	if o.threads < 0 {
 		return usagef("--threads %d is negative", o.threads)
 	}
+	tta, err := parseTTAFlag(o.tta)
+	if err != nil {
+		return err
+	}
 	dev, err := torch.ParseDevice(o.device)
 	if err != nil {
 		return err
@@ -71,7 +77,21 @@ func runSubmit(fs *pflag.FlagSet, args []string) error {
 		return err
 	}
 	defer m.Store().Free()
-	return writeSubmission(os.Stdout, os.Stderr, m, meta, o.test, o.lookup, o.outfile)
+	return writeSubmission(os.Stdout, os.Stderr, train.WithTTA(m, tta), meta, o.test, o.lookup, o.outfile)
+}
+
+// addTTAFlag adds --tta, the test-time augmentation, to fs.
+func addTTAFlag(fs *pflag.FlagSet, tta *string) {
+	fs.StringVar(tta, "tta", "none", "test-time augmentation: none, or flip (average with the prediction for the mirror image; twice the work)")
+}
+
+// parseTTAFlag reads the value of --tta; a bad one is a usage error.
+func parseTTAFlag(s string) (train.TTA, error) {
+	tta, err := train.ParseTTA(s)
+	if err != nil {
+		return tta, usagef("--tta: %v", err)
+	}
+	return tta, nil
 }
 
 // loadModel loads a model file, and says so when it is a training

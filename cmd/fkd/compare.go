@@ -1,0 +1,407 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/pflag"
+
+	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/models"
+	"github.com/fkd-project/fkd/torch"
+	"github.com/fkd-project/fkd/train"
+)
+
+func init() {
+	register(&command{
+		name:    "compare",
+		summary: "train several models on the same split and write a comparison report with charts",
+		usage:   "--models cnn3,tinyresnet,fpn [--epochs N] [--out report] [--force] [training flags]",
+		run:     runCompare,
+	})
+}
+
+// compareOptions holds the flags of "fkd compare".
+type compareOptions struct {
+	cfg        train.Config // the settings every model trains with; Model and Out are set per model
+	models     string
+	specs      []string // canonical model specs, in the order given
+	loss       string
+	data       string
+	out        string
+	force      bool
+	configPath *string
+}
+
+// compareDataFlags maps the config file's data keys to flags of "fkd compare".
+var compareDataFlags = map[string]string{"train": "train"}
+
+func compareFlags(fs *pflag.FlagSet, o *compareOptions) {
+	c := &o.cfg
+	*c = train.DefaultConfig()
+	fs.StringVar(&o.models, "models", "cnn3,tinyresnet,fpn", `model specs separated by commas, options included: "cnn3,fpn:width=48,dropout=0.2,tinyresnet"`)
+	fs.IntVar(&c.Epochs, "epochs", c.Epochs, "passes over the training faces, for every model")
+	fs.StringVar(&o.out, "out", "report", "directory of the report; the runs go to its runs/ subdirectory")
+	fs.BoolVar(&o.force, "force", false, "train every model afresh, even when a finished run with the same settings exists")
+	fs.StringVar(&o.data, "train", "data/training.csv", "Kaggle training data: training.csv or a zip holding it")
+	fs.Float64Var(&c.Holdout, "holdout", c.Holdout, "fraction of the faces held out, the same for every model")
+	fs.Int64Var(&c.Seed, "seed", c.Seed, "seed of the split, the initial weights, the batch order and dropout")
+	fs.IntVar(&c.Batch, "batch", c.Batch, "faces per optimiser step")
+	fs.Float64Var(&c.LR, "lr", c.LR, "learning rate (the peak for onecycle)")
+	fs.StringVar(&c.Optimizer, "optimizer", c.Optimizer, "adamw, adam or sgd (Nesterov momentum 0.9)")
+	fs.Float64Var(&c.WeightDecay, "weight-decay", c.WeightDecay, "weight decay (decoupled for adamw)")
+	fs.StringVar(&c.Schedule, "schedule", c.Schedule, "learning-rate schedule: cosine, step, onecycle or none")
+	fs.IntVar(&c.Warmup, "warmup", c.Warmup, "epochs of linear warm-up before cosine, step or none")
+	fs.StringVar(&o.loss, "loss", string(c.Loss), "mse, huber or wing")
+	fs.IntVar(&c.Patience, "patience", c.Patience, "stop after this many epochs without a better hold-out RMSE (0: never)")
+	fs.Float64Var(&c.ClipNorm, "clip", c.ClipNorm, "clip the gradients' joint L2 norm to this (0: no clipping)")
+	fs.StringVar(&c.AMP, "amp", c.AMP, "mixed precision on CUDA: bf16 or fp16")
+	fs.StringVar(&c.Device, "device", c.Device, "auto, cpu, cuda or cuda:N")
+	fs.IntVar(&c.Threads, "threads", c.Threads, "LibTorch CPU threads (0: one per core)")
+	o.configPath = addConfigFlag(fs)
+	markPaths(fs, "train", "out")
+}
+
+func runCompare(fs *pflag.FlagSet, args []string) error {
+	var o compareOptions
+	if err := o.setup(fs, args); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	env := newReportEnv(os.Stdout, os.Stderr)
+	go func() {
+		<-ctx.Done()
+		if cause := context.Cause(ctx); cause != context.Canceled {
+			stop() // a second signal ends the process at once
+			fmt.Fprintf(env.stderr, "\n%v: finishing the step and saving a checkpoint (signal again to quit at once)\n", cause)
+		}
+	}()
+	return o.run(ctx, env)
+}
+
+// setup parses the command line and the config file and checks the
+// settings.
+func (o *compareOptions) setup(fs *pflag.FlagSet, args []string) error {
+	compareFlags(fs, o)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usagef("unexpected arguments %q (name the models with --models)", fs.Args())
+	}
+	if err := applyConfig(fs, "compare", *o.configPath, fs.Changed("config"), compareDataFlags); err != nil {
+		return err
+	}
+	loss, err := train.ParseLoss(o.loss)
+	if err != nil {
+		return usagef("--loss: %v", err)
+	}
+	o.cfg.Loss = loss
+	if o.specs, err = splitModelSpecs(o.models); err != nil {
+		return usagef("--models: %v", err)
+	}
+	if o.cfg.Holdout == 0 {
+		return usagef("--holdout 0: a comparison needs hold-out faces to score the models on")
+	}
+	for _, s := range o.specs {
+		c := o.runConfig(s)
+		if err := c.Validate(); err != nil {
+			return usagef("%v", err)
+		}
+	}
+	return nil
+}
+
+// splitModelSpecs splits a comma-separated list of model specs. A part
+// that holds "=" but no ":" is an option of the spec before it, so
+// "fpn:width=48,dropout=0.2,cnn3" is two specs. The specs come back in
+// the canonical form of models.Spec.String; a spec given twice is an
+// error.
+func splitModelSpecs(list string) ([]string, error) {
+	var raw []string
+	for _, part := range strings.Split(list, ",") {
+		part = strings.TrimSpace(part)
+		switch {
+		case part == "":
+			return nil, fmt.Errorf("empty model spec in %q", list)
+		case strings.Contains(part, "=") && !strings.Contains(part, ":"):
+			if len(raw) == 0 {
+				return nil, fmt.Errorf("option %q comes before any model", part)
+			}
+			raw[len(raw)-1] += "," + part
+		default:
+			raw = append(raw, part)
+		}
+	}
+	var specs []string
+	for _, r := range raw {
+		spec, err := models.ParseSpec(r)
+		if err != nil {
+			return nil, err
+		}
+		s := spec.String()
+		if slices.Contains(specs, s) {
+			return nil, fmt.Errorf("model %s given twice", s)
+		}
+		specs = append(specs, s)
+	}
+	return specs, nil
+}
+
+// runDir returns the directory of the run of spec: runs/ under the report
+// directory, named after the spec.
+func (o *compareOptions) runDir(spec string) string {
+	return filepath.Join(o.out, "runs", fileSafe(strings.NewReplacer(":", "_", ",", "_", "=", "-").Replace(spec)))
+}
+
+// runConfig returns the training settings of the run of spec.
+func (o *compareOptions) runConfig(spec string) train.Config {
+	c := o.cfg
+	c.Model = spec
+	c.Out = filepath.Join(o.runDir(spec), "model.pt")
+	c.Checkpoint = ""
+	return c
+}
+
+// settingsIgnored are the Config fields two runs may differ in and still
+// have the same settings: they do not change what is learnt.
+var settingsIgnored = []string{"device", "threads", "checkpoint", "out"}
+
+// settingsDiffer names the first setting, by its JSON key, in which a run
+// made with have differs from one asked for with want; "" when they agree
+// on everything but settingsIgnored.
+func settingsDiffer(have, want train.Config) string {
+	h, err1 := configMap(have)
+	w, err2 := configMap(want)
+	if err := errors.Join(err1, err2); err != nil {
+		return err.Error()
+	}
+	for _, k := range slices.Sorted(maps.Keys(w)) {
+		if slices.Contains(settingsIgnored, k) {
+			continue
+		}
+		if !reflect.DeepEqual(h[k], w[k]) {
+			return fmt.Sprintf("%s %v, now %v", k, jsonText(h[k]), jsonText(w[k]))
+		}
+	}
+	for k := range h {
+		if _, ok := w[k]; !ok && !slices.Contains(settingsIgnored, k) {
+			return fmt.Sprintf("%s %v, now unset", k, jsonText(h[k]))
+		}
+	}
+	return ""
+}
+
+// configMap returns c's JSON object as a map, so that settings added to
+// train.Config later are compared too.
+func configMap(c train.Config) (map[string]any, error) {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	return m, json.Unmarshal(b, &m)
+}
+
+func jsonText(v any) string {
+	if v == nil {
+		return "unset"
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// plan says what compare does with a model.
+type plan int
+
+const (
+	planTrain  plan = iota // train afresh
+	planResume             // continue an interrupted run
+	planReuse              // take the finished run as it is
+)
+
+// compareJob is a model of the comparison and what to do with it.
+type compareJob struct {
+	cfg  train.Config
+	plan plan
+	done int // epochs already trained, for a resumed run
+}
+
+// planRun decides whether the run of cfg must be trained, resumed or can
+// be reused, and says why; split gives the numbers of training and
+// hold-out faces of the data.
+func (o *compareOptions) planRun(cfg train.Config, trainFaces, holdFaces int) (plan, string) {
+	if o.force {
+		return planTrain, "--force"
+	}
+	h, err := readHistory(cfg.HistoryPath())
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return planTrain, "no run yet"
+	case err != nil:
+		return planTrain, err.Error()
+	}
+	if d := settingsDiffer(h.Config, cfg); d != "" {
+		return planTrain, "the settings changed: " + d
+	}
+	if h.Stopped == "" {
+		if _, err := os.Stat(cfg.CheckpointPath()); err != nil {
+			return planTrain, "the last run was unfinished and left no checkpoint"
+		}
+		return planResume, fmt.Sprintf("the last run stopped after %d of %d epochs", len(h.Epochs), cfg.Epochs)
+	}
+	if why := trainedOn(cfg.Out, trainFaces, holdFaces); why != "" {
+		return planTrain, why
+	}
+	return planReuse, fmt.Sprintf("finished run with the same settings (%s)", h.Stopped)
+}
+
+// trainedOn checks the model file of a finished run: it must load and
+// record the numbers of training and hold-out faces of the split. It
+// returns what is wrong, or "".
+func trainedOn(modelPath string, trainFaces, holdFaces int) string {
+	m, meta, err := loadModel(modelPath, torch.CPU)
+	if err != nil {
+		return err.Error()
+	}
+	m.Store().Free()
+	if meta.Extra[train.ExtraTrainFaces] != strconv.Itoa(trainFaces) || meta.Extra[train.ExtraHoldFaces] != strconv.Itoa(holdFaces) {
+		return fmt.Sprintf("the model was trained on %s faces holding out %s, the data now gives %d and %d",
+			meta.Extra[train.ExtraTrainFaces], meta.Extra[train.ExtraHoldFaces], trainFaces, holdFaces)
+	}
+	return ""
+}
+
+// run trains what needs training, then writes the report.
+func (o *compareOptions) run(ctx context.Context, env *reportEnv) error {
+	set, rep, err := dataset.ReadTraining(o.data, dataset.ReadOptions{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stderr, "read %s: %d faces, %d with all keypoints\n", rep.Source, rep.Read, rep.Complete)
+	trainIdx, holdIdx := dataset.Split(set, o.cfg.Holdout, o.cfg.Seed)
+	if len(holdIdx) == 0 {
+		return fmt.Errorf("a hold-out fraction of %v of %d faces holds out none", o.cfg.Holdout, set.Len())
+	}
+
+	var jobs []compareJob
+	var runs []string
+	totalEpochs := 0
+	for _, spec := range o.specs {
+		cfg := o.runConfig(spec)
+		p, why := o.planRun(cfg, len(trainIdx), len(holdIdx))
+		j := compareJob{cfg: cfg, plan: p}
+		switch p {
+		case planReuse:
+			fmt.Fprintf(env.stderr, "%s: reusing %s: %s\n", spec, filepath.Dir(cfg.Out), why)
+		case planResume:
+			j.cfg.Resume = true
+			if h, err := readHistory(cfg.HistoryPath()); err == nil {
+				j.done = len(h.Epochs)
+			}
+			fmt.Fprintf(env.stderr, "%s: resuming %s: %s\n", spec, filepath.Dir(cfg.Out), why)
+		default:
+			fmt.Fprintf(env.stderr, "%s: training in %s: %s\n", spec, filepath.Dir(cfg.Out), why)
+		}
+		if p != planReuse {
+			totalEpochs += cfg.Epochs - j.done
+		}
+		jobs = append(jobs, j)
+		runs = append(runs, filepath.Dir(cfg.Out))
+	}
+
+	if totalEpochs > 0 {
+		if err := o.trainAll(ctx, env, set, jobs, totalEpochs); err != nil {
+			return err
+		}
+	}
+	dev, err := torch.ParseDevice(o.cfg.Device)
+	if err != nil {
+		return err
+	}
+	torch.SetNumThreads(o.cfg.Threads)
+	return env.build(set, filepath.Base(o.data), runs, o.out, dev)
+}
+
+// trainAll trains the jobs that need it, one after the other, showing the
+// models done of those to train and the time left.
+func (o *compareOptions) trainAll(ctx context.Context, env *reportEnv, set *dataset.Set, jobs []compareJob, totalEpochs int) error {
+	toTrain := 0
+	for _, j := range jobs {
+		if j.plan != planReuse {
+			toTrain++
+		}
+	}
+	// The bar counts thousandths of an epoch, so that it moves with every
+	// step and its time left follows the epochs still to run.
+	const unit = 1000
+	bar := progressbar.NewOptions64(int64(totalEpochs)*unit,
+		progressbar.OptionSetWriter(env.stderr),
+		progressbar.OptionSetVisibility(env.terminal),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionClearOnFinish(),
+	)
+	defer bar.Close()
+	start := time.Now()
+	epochsBefore, trained := 0, 0
+	for _, j := range jobs {
+		if j.plan == planReuse {
+			continue
+		}
+		spec, cfg := j.cfg.Model, j.cfg
+		if err := os.MkdirAll(filepath.Dir(cfg.Out), 0o755); err != nil {
+			return fmt.Errorf("compare: %w", err)
+		}
+		opts := train.Options{}
+		if !env.terminal {
+			opts.Log = env.stderr
+		}
+		base := epochsBefore
+		opts.AfterStep = func(s train.StepInfo) {
+			if s.Step == 1 {
+				bar.Describe(fmt.Sprintf("models %d/%d done; %s epoch %d/%d", trained, toTrain, spec, s.Epoch, cfg.Epochs))
+			}
+			doneEpochs := float64(base) + float64(s.Epoch-1-j.done) + float64(s.Step)/float64(s.Steps)
+			_ = bar.Set64(int64(doneEpochs * unit))
+		}
+		modelStart := time.Now()
+		res, err := train.Run(ctx, cfg, set, opts)
+		var ie *train.InterruptedError
+		if errors.As(err, &ie) {
+			return fmt.Errorf("%v; run the same fkd compare again to continue", err)
+		}
+		if err != nil {
+			return fmt.Errorf("train %s: %w", spec, err)
+		}
+		res.Model.Store().Free()
+		trained++
+		epochsBefore += cfg.Epochs - j.done
+		_ = bar.Set64(int64(epochsBefore) * unit)
+		_ = bar.Clear()
+		left := "done"
+		if epochsBefore < totalEpochs {
+			perEpoch := time.Since(start).Seconds() / float64(epochsBefore)
+			left = "about " + formatSeconds(perEpoch*float64(totalEpochs-epochsBefore)) + " left"
+		}
+		fmt.Fprintf(env.stderr, "models %d/%d done: %s, hold-out RMSE %s px at epoch %d (%s); %s\n",
+			trained, toTrain, spec, formatRMSE(res.BestHoldoutRMSEPx), res.BestEpoch,
+			formatSeconds(time.Since(modelStart).Seconds()), left)
+	}
+	return nil
+}

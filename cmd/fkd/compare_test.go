@@ -1,0 +1,308 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"image/png"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+
+	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/torch"
+	"github.com/fkd-project/fkd/train"
+)
+
+// tinyCompareArgs are the flags of a quick CPU comparison of two small
+// models on trainPath, writing to out.
+func tinyCompareArgs(trainPath, out string) []string {
+	return []string{
+		"--models", "cnn3:width=4,tinyresnet:width=4,dropout=0", "--epochs", "2", "--batch", "16",
+		"--holdout", "0.2", "--device", "cpu", "--threads", "2", "--train", trainPath, "--out", out,
+	}
+}
+
+// runCompareCmd runs "fkd compare" with args and returns its output,
+// stdout and stderr together.
+func runCompareCmd(t *testing.T, args ...string) string {
+	t.Helper()
+	var o compareOptions
+	fs := pflag.NewFlagSet("compare", pflag.ContinueOnError)
+	if err := o.setup(fs, args); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := o.run(context.Background(), &reportEnv{stdout: &out, stderr: &out}); err != nil {
+		t.Fatalf("compare: %v\n%s", err, out.String())
+	}
+	return out.String()
+}
+
+// checkReportPNG decodes a PNG of the report and checks its size.
+func checkReportPNG(t *testing.T, path string, w, h int) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cfg, err := png.DecodeConfig(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if cfg.Width != w || cfg.Height != h {
+		t.Errorf("%s is %dx%d, want %dx%d", path, cfg.Width, cfg.Height, w, h)
+	}
+}
+
+// tableRow returns the cells of the Markdown table row of the report at
+// dir whose first cell is label.
+func tableRow(t *testing.T, dir, label string) []string {
+	t.Helper()
+	md, err := os.ReadFile(filepath.Join(dir, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(md), "\n") {
+		cells := strings.Split(strings.Trim(line, "| "), " | ")
+		if len(cells) == len(reportColumns) && cells[0] == label {
+			return cells
+		}
+	}
+	t.Fatalf("%s/README.md has no table row for %q:\n%s", dir, label, md)
+	return nil
+}
+
+// checkRowMatchesHistory checks that the report's row of a run shows the
+// numbers of the run's history.
+func checkRowMatchesHistory(t *testing.T, reportDir, label, runDir string) {
+	t.Helper()
+	h, err := readHistory(filepath.Join(runDir, "model.history.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var secs float64
+	for _, e := range h.Epochs {
+		secs += e.Seconds
+	}
+	want := map[string]string{
+		"epochs":             strconv.Itoa(len(h.Epochs)),
+		"best epoch":         strconv.Itoa(h.BestEpoch),
+		"train time":         formatSeconds(secs),
+		"time per epoch":     formatSeconds(secs / float64(len(h.Epochs))),
+		"hold-out RMSE (px)": strconv.FormatFloat(*h.BestHoldoutRMSEPx, 'f', 3, 64),
+	}
+	row := tableRow(t, reportDir, label)
+	for i, col := range reportColumns {
+		if w, ok := want[col]; ok && row[i] != w {
+			t.Errorf("%s: %s is %q, the history says %q", label, col, row[i], w)
+		}
+	}
+	if tta, err := strconv.ParseFloat(row[len(row)-1], 64); err != nil || !(tta > 0) {
+		t.Errorf("%s: RMSE with flip TTA %q is not a positive number", label, row[len(row)-1])
+	}
+}
+
+func TestCompareTrainsReportsAndReuses(t *testing.T) {
+	trainPath, _, _, _ := writeBaselineFiles(t)
+	out := filepath.Join(t.TempDir(), "report")
+	log := runCompareCmd(t, tinyCompareArgs(trainPath, out)...)
+
+	runs := map[string]string{
+		"cnn3:width=4":                 filepath.Join(out, "runs", "cnn3_width-4"),
+		"tinyresnet:dropout=0,width=4": filepath.Join(out, "runs", "tinyresnet_dropout-0_width-4"),
+	}
+	for label, dir := range runs {
+		checkRowMatchesHistory(t, out, label, dir)
+	}
+	for _, label := range []string{"mean baseline", "patch search"} {
+		row := tableRow(t, out, label)
+		if v, err := strconv.ParseFloat(row[len(reportColumns)-2], 64); err != nil || !(v > 0) {
+			t.Errorf("%s: hold-out RMSE %q is not a positive number", label, row[len(reportColumns)-2])
+		}
+	}
+	for name, size := range map[string][2]int{
+		"curves.png": {chartW, chartH}, "keypoints.png": {chartW, chartH}, "errors.png": {chartW, chartH},
+		"landmarks.png": {landmarksW, landmarksH}, "curves-cnn3-width-4.png": {chartW, chartH},
+		"curves-tinyresnet-dropout-0-width-4.png": {chartW, chartH},
+	} {
+		checkReportPNG(t, filepath.Join(out, name), size[0], size[1])
+	}
+	page, err := os.ReadFile(filepath.Join(out, "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`<img src="curves.png"`, `<img src="landmarks.png"`, "<td>patch search</td>"} {
+		if !bytes.Contains(page, []byte(want)) {
+			t.Errorf("index.html lacks %s", want)
+		}
+	}
+	if !strings.Contains(log, "models 2/2 done") {
+		t.Errorf("no progress line saying both models are done:\n%s", log)
+	}
+
+	// Again with the same settings: nothing is trained, the histories and
+	// models stay as they were, and the report is the same.
+	type fileState struct {
+		data []byte
+		mod  int64
+	}
+	state := func() map[string]fileState {
+		m := map[string]fileState{}
+		for _, dir := range runs {
+			for _, name := range []string{"model.history.json", "model.pt", "model.ckpt"} {
+				p := filepath.Join(dir, name)
+				info, err := os.Stat(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				data, err := os.ReadFile(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				m[p] = fileState{data, info.ModTime().UnixNano()}
+			}
+		}
+		return m
+	}
+	before := state()
+	mdBefore, _ := os.ReadFile(filepath.Join(out, "README.md"))
+	// The device and thread count do not count as different settings.
+	args := append(tinyCompareArgs(trainPath, out), "--threads", "1")
+	log = runCompareCmd(t, args...)
+	if strings.Count(log, ": reusing ") != 2 || strings.Contains(log, "epoch 1:") || strings.Contains(log, "models 1/") {
+		t.Errorf("second compare trained again:\n%s", log)
+	}
+	for p, was := range before {
+		now := state()[p]
+		if !bytes.Equal(now.data, was.data) || now.mod != was.mod {
+			t.Errorf("%s changed on reuse", p)
+		}
+	}
+	mdAfter, _ := os.ReadFile(filepath.Join(out, "README.md"))
+	if !bytes.Equal(mdBefore, mdAfter) {
+		t.Errorf("the report changed on reuse:\n%s\nthen\n%s", mdBefore, mdAfter)
+	}
+
+	// "fkd report" rebuilds the same table from the run directories.
+	again := filepath.Join(t.TempDir(), "again")
+	env := &reportEnv{stdout: new(bytes.Buffer), stderr: new(bytes.Buffer)}
+	set := mustReadTraining(t, trainPath)
+	dirs := []string{runs["cnn3:width=4"], runs["tinyresnet:dropout=0,width=4"]}
+	if err := env.build(set, filepath.Base(trainPath), dirs, again, torch.CPU); err != nil {
+		t.Fatal(err)
+	}
+	for label, dir := range runs {
+		checkRowMatchesHistory(t, again, label, dir)
+		if a, b := tableRow(t, out, label), tableRow(t, again, label); !slices.Equal(a, b) {
+			t.Errorf("report row %q, compare's %q", b, a)
+		}
+	}
+
+	// What a changed setting, --force or changed data make compare do.
+	var o compareOptions
+	if err := o.setup(pflag.NewFlagSet("compare", pflag.ContinueOnError), tinyCompareArgs(trainPath, out)); err != nil {
+		t.Fatal(err)
+	}
+	cfg := o.runConfig("cnn3:width=4")
+	trainIdx, holdIdx := dataset.Split(set, 0.2, cfg.Seed)
+	trainFaces, holdFaces := len(trainIdx), len(holdIdx)
+	tests := []struct {
+		name       string
+		change     func(o *compareOptions, c *train.Config, faces *int)
+		want       plan
+		whyContain string
+	}{
+		{"same", func(*compareOptions, *train.Config, *int) {}, planReuse, "same settings"},
+		{"more epochs", func(_ *compareOptions, c *train.Config, _ *int) { c.Epochs = 3 }, planTrain, "epochs 2, now 3"},
+		{"other lr", func(_ *compareOptions, c *train.Config, _ *int) { c.LR = 0.01 }, planTrain, "lr"},
+		{"force", func(o *compareOptions, _ *train.Config, _ *int) { o.force = true }, planTrain, "--force"},
+		{"other data", func(_ *compareOptions, _ *train.Config, f *int) { *f = 1000 }, planTrain, "the data now gives 1000"},
+		{"other device", func(_ *compareOptions, c *train.Config, _ *int) { c.Device = "cuda" }, planReuse, "same settings"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o2, c, faces := o, cfg, trainFaces
+			tt.change(&o2, &c, &faces)
+			p, why := o2.planRun(c, faces, holdFaces)
+			if p != tt.want || !strings.Contains(why, tt.whyContain) {
+				t.Errorf("plan %d (%s), want %d with %q", p, why, tt.want, tt.whyContain)
+			}
+		})
+	}
+}
+
+func TestCompareUsage(t *testing.T) {
+	t.Chdir(t.TempDir())
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"argument", []string{"cnn3"}, "unexpected arguments"},
+		{"no hold-out", []string{"--holdout", "0"}, "needs hold-out faces"},
+		{"bad spec", []string{"--models", "cnn3,,fpn"}, "empty model spec"},
+		{"option first", []string{"--models", "width=4,cnn3"}, "before any model"},
+		{"twice", []string{"--models", "cnn3,fpn,cnn3"}, "given twice"},
+		{"bad loss", []string{"--loss", "l1"}, "--loss"},
+		{"bad epochs", []string{"--epochs", "0"}, "epochs 0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			status := run(append([]string{"compare"}, tt.args...), &stdout, &stderr)
+			msg := stderr.String()
+			if status != 2 || !strings.Contains(msg, tt.want) || strings.Count(msg, "\n") != 1 {
+				t.Errorf("status %d, stderr %q; want 2 and one line containing %q", status, msg, tt.want)
+			}
+		})
+	}
+}
+
+func TestSplitModelSpecs(t *testing.T) {
+	tests := []struct {
+		list string
+		want []string
+	}{
+		{"cnn3,tinyresnet,fpn", []string{"cnn3", "tinyresnet", "fpn"}},
+		{" cnn3 , fpn:width=48,dropout=0.2, tinyresnet", []string{"cnn3", "fpn:dropout=0.2,width=48", "tinyresnet"}},
+		{"cnn3:width=4", []string{"cnn3:width=4"}},
+	}
+	for _, tt := range tests {
+		got, err := splitModelSpecs(tt.list)
+		if err != nil || !slices.Equal(got, tt.want) {
+			t.Errorf("splitModelSpecs(%q) = %q, %v; want %q", tt.list, got, err, tt.want)
+		}
+	}
+}
+
+func TestSettingsDiffer(t *testing.T) {
+	base := train.DefaultConfig()
+	tests := []struct {
+		name   string
+		change func(c *train.Config)
+		want   string
+	}{
+		{"same", func(*train.Config) {}, ""},
+		{"paths, device and threads do not count", func(c *train.Config) {
+			c.Out, c.Checkpoint, c.Device, c.Threads = "x/model.pt", "x/model.ckpt", "cuda", 3
+		}, ""},
+		{"epochs", func(c *train.Config) { c.Epochs = 7 }, "epochs 30, now 7"},
+		{"model", func(c *train.Config) { c.Model = "fpn" }, `model "cnn3", now "fpn"`},
+		{"patience", func(c *train.Config) { c.Patience = 2 }, "patience 0, now 2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := base
+			tt.change(&c)
+			if got := settingsDiffer(base, c); got != tt.want {
+				t.Errorf("settingsDiffer = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/fkd-project/fkd/train"
+)
+
+// trainTinyRun trains a small cnn3 for two epochs on the faces of
+// trainPath into dir, holding out the fraction holdout, and returns dir.
+func trainTinyRun(t *testing.T, trainPath, dir string, holdout float64) string {
+	t.Helper()
+	c := train.DefaultConfig()
+	c.Model, c.Epochs, c.Batch, c.Device, c.Threads = "cnn3:width=4", 2, 16, "cpu", 2
+	c.Holdout = holdout
+	c.Out = filepath.Join(dir, "model.pt")
+	res, err := train.Run(context.Background(), c, mustReadTraining(t, trainPath), train.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Model.Store().Free()
+	return dir
+}
+
+// runQuiet runs an fkd command line and returns its status and stderr.
+func runQuiet(args ...string) (int, string) {
+	var stdout, stderr bytes.Buffer
+	status := run(args, &stdout, &stderr)
+	return status, stderr.String()
+}
+
+func TestReportAndPlotCommands(t *testing.T) {
+	trainPath, _, _, _ := writeBaselineFiles(t)
+	tmp := t.TempDir()
+	a := trainTinyRun(t, trainPath, filepath.Join(tmp, "a"), 0.2)
+	b := trainTinyRun(t, trainPath, filepath.Join(tmp, "b"), 0.3)
+
+	// An unfinished run: a's history as it was before the end.
+	unfinished := filepath.Join(tmp, "unfinished")
+	if err := os.MkdirAll(unfinished, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h, err := readHistory(filepath.Join(a, "model.history.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Stopped, h.Epochs = "", h.Epochs[:1]
+	if err := train.WriteHistory(filepath.Join(unfinished, "model.history.json"), h); err != nil {
+		t.Fatal(err)
+	}
+
+	out := filepath.Join(tmp, "report")
+	if status, msg := runQuiet("report", a, "--train", trainPath, "--out", out, "--device", "cpu"); status != 0 {
+		t.Fatalf("fkd report: status %d: %s", status, msg)
+	}
+	checkRowMatchesHistory(t, out, "cnn3:width=4", a)
+	checkReportPNG(t, filepath.Join(out, "landmarks.png"), landmarksW, landmarksH)
+
+	curves := filepath.Join(tmp, "curves.png")
+	if status, msg := runQuiet("plot", "curves", unfinished, "--out", curves, "--width", "500", "--height", "300"); status != 0 {
+		t.Fatalf("fkd plot curves: status %d: %s", status, msg)
+	}
+	checkReportPNG(t, curves, 500, 300)
+	if status, msg := runQuiet("plot", "landmarks", filepath.Join(b, "model.pt"), "--train", trainPath, "--faces", "2", "--device", "cpu"); status != 0 {
+		t.Fatalf("fkd plot landmarks: status %d: %s", status, msg)
+	}
+	checkReportPNG(t, filepath.Join(b, "landmarks.png"), landmarksW, landmarksH)
+
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no runs", []string{"report", "--train", trainPath}, "at least one run"},
+		{"missing run", []string{"report", filepath.Join(tmp, "nowhere"), "--train", trainPath}, "nowhere"},
+		{"not a run", []string{"report", out, "--train", trainPath}, "has no history"},
+		{"unfinished", []string{"report", a, unfinished, "--train", trainPath}, "unfinished (1 of 2 epochs)"},
+		{"other split", []string{"report", a, b, "--train", trainPath}, "held out different faces"},
+		{"plot what", []string{"plot", "bars", a}, "want curves or landmarks"},
+		{"plot unfinished landmarks", []string{"plot", "landmarks", unfinished, "--train", trainPath}, "unfinished"},
+		{"plot too many faces", []string{"plot", "landmarks", a, "--train", trainPath, "--faces", "30", "--device", "cpu"}, "do not fit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, msg := runQuiet(tt.args...)
+			if status == 0 || !strings.Contains(msg, tt.want) || strings.Count(msg, "\n") != 1 {
+				t.Errorf("status %d, stderr %q; want one line containing %q", status, msg, tt.want)
+			}
+		})
+	}
+}
+
+func TestReportFormatting(t *testing.T) {
+	tests := []struct {
+		got, want string
+	}{
+		{formatCount(91712), "91.7 k"},
+		{formatCount(2837840), "2.84 M"},
+		{formatCount(512), "512"},
+		{formatMACs(-1), "–"},
+		{formatSeconds(2.58), "2.6 s"},
+		{formatSeconds(103.02), "1m43s"},
+		{formatSeconds(3725), "1h02m"},
+		{formatRMSE(1.97054), "1.971"},
+		{formatRMSE(math.NaN()), "–"},
+		{fileSafe("fpn:width=48,dropout=0.2"), "fpn-width-48-dropout-0.2"},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("got %q, want %q", tt.got, tt.want)
+		}
+	}
+}
+
+func TestSettingsLine(t *testing.T) {
+	c := train.DefaultConfig()
+	c.Out, c.Device, c.Threads = "/somewhere/model.pt", "cuda", 4
+	got := settings(c)
+	for _, want := range []string{"model cnn3", "epochs 30", "lr 0.001", "loss mse", "holdout 0.1"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("settings %q lack %q", got, want)
+		}
+	}
+	for _, unwanted := range []string{"somewhere", "cuda", "threads", "amp"} {
+		if strings.Contains(got, unwanted) {
+			t.Errorf("settings %q show %q", got, unwanted)
+		}
+	}
+}

@@ -1,0 +1,275 @@
+package photo
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/dataset/synth"
+)
+
+func TestResampleWeights(t *testing.T) {
+	tests := []struct {
+		name    string
+		in, out int
+		check   map[int]taps // some pixels' taps, exactly
+	}{
+		{"same size", 96, 96, map[int]taps{0: {0, []float64{1}}, 95: {95, []float64{1}}}},
+		{"halve", 192, 96, map[int]taps{0: {0, []float64{0.5, 0.5}}, 95: {190, []float64{0.5, 0.5}}}},
+		{"two thirds", 144, 96, map[int]taps{0: {0, []float64{2.0 / 3, 1.0 / 3}}, 1: {1, []float64{1.0 / 3, 2.0 / 3}}}},
+		{"double", 48, 96, map[int]taps{
+			0:  {0, []float64{1}},          // centre 0.25, left of the first centre: held
+			1:  {0, []float64{0.75, 0.25}}, // centre 0.75
+			2:  {0, []float64{0.25, 0.75}}, // centre 1.25
+			95: {47, []float64{1}},
+		}},
+		{"from one pixel", 1, 96, map[int]taps{0: {0, []float64{1}}, 50: {0, []float64{1}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts := resampleWeights(tt.in, tt.out)
+			if len(ts) != tt.out {
+				t.Fatalf("%d outputs, want %d", len(ts), tt.out)
+			}
+			for o, tp := range ts {
+				var sum float64
+				for _, w := range tp.weights {
+					sum += w
+					if w < 0 {
+						t.Errorf("pixel %d: negative weight %g", o, w)
+					}
+				}
+				if math.Abs(sum-1) > 1e-12 || tp.first < 0 || tp.first+len(tp.weights) > tt.in {
+					t.Errorf("pixel %d: taps %+v (sum %g) outside %d pixels or not an average", o, tp, sum, tt.in)
+				}
+			}
+			for o, want := range tt.check {
+				got := ts[o]
+				ok := got.first == want.first && len(got.weights) == len(want.weights)
+				for j := 0; ok && j < len(want.weights); j++ {
+					ok = math.Abs(got.weights[j]-want.weights[j]) < 1e-12
+				}
+				if !ok {
+					t.Errorf("pixel %d: taps %+v, want %+v", o, got, want)
+				}
+			}
+		})
+	}
+}
+
+// enlarged returns a photo of size w×h, grey level 17 everywhere but for a
+// copy of face enlarged k times (each pixel a k×k block) at (x0, y0), in
+// an RGBA image with equal red, green and blue.
+func enlarged(face []uint8, k, w, h, x0, y0 int) *image.RGBA {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			v := uint8(17)
+			fx, fy := x-x0, y-y0
+			if fx >= 0 && fy >= 0 && fx < k*dataset.ImageSize && fy < k*dataset.ImageSize {
+				v = face[(fy/k)*dataset.ImageSize+fx/k]
+			}
+			img.SetRGBA(x, y, color.RGBA{v, v, v, 255})
+		}
+	}
+	return img
+}
+
+// writeImage encodes img as PNG or JPEG (by the extension) into dir.
+func writeImage(t *testing.T, dir, name string, img image.Image) string {
+	t.Helper()
+	var b bytes.Buffer
+	var err error
+	if strings.HasSuffix(name, ".png") {
+		err = png.Encode(&b, img)
+	} else {
+		err = jpeg.Encode(&b, img, &jpeg.Options{Quality: 100})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestCutEnlargedFace cuts a synthetic face back out of photos that hold
+// it enlarged by a whole factor: area resampling gives the face back, to
+// the grey level from a PNG, and within JPEG's losses from a JPEG.
+func TestCutEnlargedFace(t *testing.T) {
+	face := synth.Generate(1, 4, synth.Options{}).Image(0)
+	dir := t.TempDir()
+	tests := []struct {
+		name         string
+		k, w, h      int
+		x0, y0       int
+		maxMeanError float64 // grey levels
+	}{
+		{"photo.png", 2, 250, 210, 31, 7, 0},
+		{"photo.jpg", 2, 250, 210, 31, 7, 1.5},
+		{"big.png", 3, 300, 300, 0, 12, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeImage(t, dir, tt.name, enlarged(face, tt.k, tt.w, tt.h, tt.x0, tt.y0))
+			img, err := Read(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			side := tt.k * dataset.ImageSize
+			box := image.Rect(tt.x0, tt.y0, tt.x0+side, tt.y0+side)
+			f, err := Cut(img, box)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Box != box || len(f.Pixels) != dataset.PixelCount {
+				t.Fatalf("box %v and %d pixels, want %v and %d", f.Box, len(f.Pixels), box, dataset.PixelCount)
+			}
+			var sum float64
+			for i, v := range f.Pixels {
+				sum += math.Abs(float64(v) - float64(face[i]))
+			}
+			if mean := sum / dataset.PixelCount; mean > tt.maxMeanError {
+				t.Errorf("mean error %.3f grey levels, want at most %g", mean, tt.maxMeanError)
+			}
+		})
+	}
+}
+
+// TestCutRampKeepsCoordinates resamples a linear ramp of grey levels,
+// g(X, Y) = 0.8137X + 0.6071Y at continuous photo position (X, Y), and checks
+// that every face pixel holds about the ramp's value at the photo
+// position ToPhoto gives for its centre: the resampling and the mapping
+// of coordinates agree, with pixel c spanning [c, c+1) on both sides.
+// Rounding to grey levels, and area averaging of pixels that lie partly
+// in a face pixel, make each pixel off by up to 0.75 levels, but not on
+// average; a mapping off by half a face pixel would be off by half a
+// level or more on average.
+func TestCutRampKeepsCoordinates(t *testing.T) {
+	const w, h = 170, 150
+	ramp := func(x, y float64) float64 { return 0.8137*x + 0.6071*y }
+	img := image.NewGray16(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			img.SetGray16(x, y, color.Gray16{Y: uint16(math.Round(ramp(float64(x)+0.5, float64(y)+0.5) * 257))})
+		}
+	}
+	tests := []struct {
+		name   string
+		box    image.Rectangle
+		margin int // face pixels next to the edges not checked (clamped when enlarging)
+	}{
+		{"shrink", image.Rect(10, 5, 140, 125), 0},
+		{"shrink oblong", image.Rect(0, 0, w, h), 0},
+		{"same size", image.Rect(50, 50, 146, 146), 0},
+		{"enlarge", image.Rect(33, 40, 93, 88), 1},
+		{"enlarge one way", image.Rect(20, 30, 60, 150), 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := Cut(img, tt.box)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sum float64
+			var n int
+			for y := tt.margin; y < dataset.ImageSize-tt.margin; y++ {
+				for x := tt.margin; x < dataset.ImageSize-tt.margin; x++ {
+					want := ramp(f.ToPhoto(float64(x)+0.5, float64(y)+0.5))
+					got := float64(f.Pixels[y*dataset.ImageSize+x])
+					if math.Abs(got-want) > 0.75 {
+						t.Fatalf("face pixel (%d, %d) = %g, want %.3f", x, y, got, want)
+					}
+					sum += got - want
+					n++
+				}
+			}
+			if mean := sum / float64(n); math.Abs(mean) > 0.05 {
+				t.Errorf("face pixels are %.3f grey levels off on average", mean)
+			}
+		})
+	}
+}
+
+func TestToPhoto(t *testing.T) {
+	tests := []struct {
+		box          image.Rectangle
+		x, y         float64
+		wantX, wantY float64
+	}{
+		{image.Rect(0, 0, 96, 96), 30.5, 60.25, 30.5, 60.25},
+		{image.Rect(0, 0, 192, 144), 48, 48, 96, 72},            // the centre
+		{image.Rect(24, 10, 168, 154), 0, 96, 24, 154},          // corners map to corners
+		{image.Rect(24, 10, 168, 154), 10.5, 2, 24 + 15.75, 13}, // scale 1.5
+		{image.Rect(-5, 3, 43, 51), 96, 0, 43, 3},               // scale 0.5
+	}
+	for _, tt := range tests {
+		f := &Face{Box: tt.box}
+		gx, gy := f.ToPhoto(tt.x, tt.y)
+		if math.Abs(gx-tt.wantX) > 1e-12 || math.Abs(gy-tt.wantY) > 1e-12 {
+			t.Errorf("box %v: ToPhoto(%g, %g) = (%g, %g), want (%g, %g)", tt.box, tt.x, tt.y, gx, gy, tt.wantX, tt.wantY)
+		}
+	}
+	f := &Face{Box: image.Rect(24, 10, 168, 154)}
+	coords := make([]float32, dataset.NumCoords)
+	for i := range coords {
+		coords[i] = float32(2 * i)
+	}
+	got := f.KeypointsToPhoto(coords)
+	for k := range dataset.NumKeypoints {
+		wx, wy := f.ToPhoto(float64(coords[2*k]), float64(coords[2*k+1]))
+		if got[2*k] != wx || got[2*k+1] != wy {
+			t.Errorf("keypoint %d: (%g, %g), want (%g, %g)", k, got[2*k], got[2*k+1], wx, wy)
+		}
+	}
+}
+
+func TestCutErrors(t *testing.T) {
+	img := image.NewGray(image.Rect(0, 0, 100, 80))
+	tests := []struct {
+		name string
+		img  image.Image
+		box  image.Rectangle
+		want string
+	}{
+		{"box too wide", img, image.Rect(10, 10, 101, 50), "not inside the 100x80 image"},
+		{"box above", img, image.Rect(0, -1, 50, 50), "not inside"},
+		{"empty image", image.NewGray(image.Rect(0, 0, 0, 0)), image.Rectangle{}, "empty"},
+	}
+	for _, tt := range tests {
+		if _, err := Cut(tt.img, tt.box); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: error %v, want one containing %q", tt.name, err, tt.want)
+		}
+	}
+	f, err := Cut(img, image.Rectangle{})
+	if err != nil || f.Box != img.Bounds() {
+		t.Errorf("an empty box: %v, %v; want the whole image", f, err)
+	}
+}
+
+func TestReadErrors(t *testing.T) {
+	dir := t.TempDir()
+	notImage := filepath.Join(dir, "notes.png")
+	if err := os.WriteFile(notImage, []byte("hello"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ path, want string }{
+		{notImage, "not a PNG or JPEG image"},
+		{filepath.Join(dir, "missing.jpg"), "no such file"},
+	}
+	for _, tt := range tests {
+		if _, err := Read(tt.path); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Read(%s): error %v, want one containing %q", tt.path, err, tt.want)
+		}
+	}
+}
