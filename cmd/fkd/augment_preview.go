@@ -23,7 +23,7 @@ func init() {
 	register(&command{
 		name:    "augment-preview",
 		summary: "draw one face as the augmenter perturbs it: a PNG grid with the keypoints marked",
-		usage:   "(--train FILE | --synth) --out FILE.png [--index 0] [--recipe default] [--n 16] [flags]",
+		usage:   "(--train FILE | --synth) --out FILE.png [--index 0] [--augment default] [--n 16] [flags]",
 		run:     runAugmentPreview,
 	})
 }
@@ -48,7 +48,7 @@ func runAugmentPreview(fs *pflag.FlagSet, args []string) error {
 	fs.StringVar(&o.train, "train", "", "Kaggle training data (training.csv or a zip holding it)")
 	fs.BoolVar(&o.synth, "synth", false, "draw a synthetic face (fkd synth's generator, seed 1, all keypoints) instead of reading --train")
 	fs.IntVar(&o.index, "index", 0, "which face, counting from 0")
-	fs.StringVar(&recipe, "recipe", "default", "augmentation recipe: none, light, default, heavy, or a list such as \"default,rotate=5\"")
+	fs.StringVar(&recipe, "augment", "default", "augmentation recipe: none, light, default, heavy, or a list such as \"default,rotate=5\"")
 	fs.BoolVar(&flip, "flip", false, "mirror half the faces (overrides the recipe)")
 	fs.Float64Var(&rotate, "rotate", 0, "largest rotation in degrees (overrides the recipe)")
 	fs.Float64Var(&jitter, "jitter", 0, "largest shift in pixels (overrides the recipe)")
@@ -64,7 +64,7 @@ func runAugmentPreview(fs *pflag.FlagSet, args []string) error {
 	}
 	opts, err := augment.ParseRecipe(recipe)
 	if err != nil {
-		return usagef("--recipe: %v", err)
+		return usagef("--augment: %v", err)
 	}
 	if fs.Changed("flip") {
 		opts.Flip = flip

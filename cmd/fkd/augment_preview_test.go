@@ -25,7 +25,7 @@ func TestAugmentPreviewUsage(t *testing.T) {
 		{"no source", []string{"--out", "p.png"}, "exactly one of --train FILE and --synth"},
 		{"two sources", []string{"--synth", "--train", "t.csv", "--out", "p.png"}, "exactly one of"},
 		{"no out", []string{"--synth"}, "--out is required"},
-		{"bad recipe", []string{"--synth", "--out", "p.png", "--recipe", "wild"}, `unknown item "wild"`},
+		{"bad recipe", []string{"--synth", "--out", "p.png", "--augment", "wild"}, `unknown item "wild"`},
 		{"bad override", []string{"--synth", "--out", "p.png", "--rotate", "200"}, "rotate=200 is outside"},
 		{"negative index", []string{"--synth", "--out", "p.png", "--index", "-1"}, "--index -1 is negative"},
 		{"no tiles", []string{"--synth", "--out", "p.png", "--n", "0"}, "--n 0 is outside"},
@@ -128,7 +128,7 @@ func TestAugmentPreviewTrainingFile(t *testing.T) {
 	}
 	out := filepath.Join(dir, "p.png")
 	var stdout, stderr bytes.Buffer
-	if status := run([]string{"augment-preview", "--train", trainPath, "--index", "3", "--recipe", "none", "--n", "3", "--out", out}, &stdout, &stderr); status != 0 {
+	if status := run([]string{"augment-preview", "--train", trainPath, "--index", "3", "--augment", "none", "--n", "3", "--out", out}, &stdout, &stderr); status != 0 {
 		t.Fatalf("status %d: %s", status, stderr.String())
 	}
 	img := readPNG(t, out)
