@@ -3,6 +3,7 @@ package torch_test
 import (
 	"runtime"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -223,5 +224,24 @@ func TestInputsStayAliveDuringOps(t *testing.T) {
 			t.Fatalf("iteration %d: sum %v, want %v", i, got, 2*n)
 		}
 		sum.Free()
+	}
+}
+
+func TestAutocastCPU(t *testing.T) {
+	x := torch.Randn([]int64{2, 3, 8, 8}, torch.Float32, torch.CPU)
+	w := torch.Randn([]int64{4, 3, 3, 3}, torch.Float32, torch.CPU)
+	var inside torch.DType
+	torch.Autocast(torch.CPU, torch.BFloat16, func() {
+		inside = torch.Conv2d(x, w, nil, torch.Conv2dOptions{}).DType()
+	})
+	if inside != torch.BFloat16 {
+		t.Errorf("conv2d under torch.CPU autocast gave %v, want bfloat16", inside)
+	}
+	if got := torch.Conv2d(x, w, nil, torch.Conv2dOptions{}).DType(); got != torch.Float32 {
+		t.Errorf("conv2d after autocast gave %v, want float32 (state not restored)", got)
+	}
+	err := torch.Catch(func() { torch.Autocast(torch.CPU, torch.Float16, func() {}) })
+	if err == nil || !strings.Contains(err.Error(), "bfloat16") {
+		t.Errorf("torch.CPU autocast with float16: error %v, want one naming bfloat16", err)
 	}
 }

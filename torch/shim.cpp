@@ -5,6 +5,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <ATen/core/grad_mode.h>
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <torch/csrc/autograd/autograd.h>
@@ -676,6 +677,44 @@ fkd_err fkd_grad(fkd_tensor *t, fkd_tensor **out) {
 		const auto &g = get(t).grad();
 		*out = g.defined() ? wrap(g) : nullptr;
 	})
+}
+
+// ---- Mixed precision ----
+
+// The calls below exist in LibTorch 1.13 and 2.x (deprecated there in
+// favour of the device-typed forms, which 1.13 lacks).
+fkd_err fkd_autocast_begin(int devtype, int dtype, int *prev_enabled, int *prev_dtype) {
+	GUARD("autocast", {
+		auto dt = scalar_type(dtype);
+		if (devtype == FKD_CUDA) {
+			if (dt != at::kHalf && dt != at::kBFloat16)
+				throw std::invalid_argument("CUDA autocast takes float16 or bfloat16");
+			*prev_enabled = at::autocast::is_enabled() ? 1 : 0;
+			*prev_dtype = dtype_code(at::autocast::get_autocast_gpu_dtype());
+			at::autocast::set_autocast_gpu_dtype(dt);
+			at::autocast::set_enabled(true);
+		} else {
+			if (dt != at::kBFloat16) throw std::invalid_argument("CPU autocast takes bfloat16");
+			*prev_enabled = at::autocast::is_cpu_enabled() ? 1 : 0;
+			*prev_dtype = dtype_code(at::autocast::get_autocast_cpu_dtype());
+			at::autocast::set_autocast_cpu_dtype(dt);
+			at::autocast::set_cpu_enabled(true);
+		}
+		at::autocast::increment_nesting();
+	})
+}
+
+void fkd_autocast_end(int devtype, int prev_enabled, int prev_dtype) {
+	// Casts are cached while autocast is on; drop them when the outermost
+	// region ends, as torch.autocast does.
+	if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+	if (devtype == FKD_CUDA) {
+		at::autocast::set_enabled(prev_enabled != 0);
+		at::autocast::set_autocast_gpu_dtype(scalar_type(prev_dtype));
+	} else {
+		at::autocast::set_cpu_enabled(prev_enabled != 0);
+		at::autocast::set_autocast_cpu_dtype(scalar_type(prev_dtype));
+	}
 }
 
 // ---- Optimiser kernels ----

@@ -128,6 +128,12 @@ fkd_err fkd_set_requires_grad(fkd_tensor *t, int on);
 fkd_err fkd_backward(fkd_tensor *t, fkd_tensor *grad); /* grad may be NULL for a scalar */
 fkd_err fkd_grad(fkd_tensor *t, fkd_tensor **out);      /* *out is NULL when t has no grad */
 
+/* ---- Mixed precision (autocast), on the calling thread ---- */
+/* Turns autocast on for devtype (CPU: bfloat16; CUDA: bfloat16 or float16)
+ * and returns the previous state for fkd_autocast_end. */
+fkd_err fkd_autocast_begin(int devtype, int dtype, int *prev_enabled, int *prev_dtype);
+void fkd_autocast_end(int devtype, int prev_enabled, int prev_dtype);
+
 /* ---- Optimiser kernels over a list of parameters (each reads p.grad; parameters without one are skipped) ---- */
 fkd_err fkd_zero_grad(fkd_tensor **params, int n);
 fkd_err fkd_sgd_step(fkd_tensor **params, fkd_tensor **bufs, int n, double lr, double momentum, double dampening,

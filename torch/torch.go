@@ -146,6 +146,20 @@ func NoGrad(f func()) {
 	f()
 }
 
+// Autocast runs f with automatic mixed precision on this goroutine, as
+// PyTorch's torch.autocast: ops that gain from it (convolutions, matrix
+// products) run in dt on dev, the others in float32. dt is Float16 or
+// BFloat16 on CUDA, BFloat16 on the CPU. Outputs may be of dt: convert
+// them to Float32 before a loss.
+func Autocast(dev Device, dt DType, f func()) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var prevOn, prevDT C.int
+	must(C.fkd_autocast_begin(C.int(dev.Type), C.int(dt), &prevOn, &prevDT))
+	defer C.fkd_autocast_end(C.int(dev.Type), prevOn, prevDT)
+	f()
+}
+
 // Scope owns the tensors created on its goroutine while it is open.
 type Scope struct {
 	closed bool

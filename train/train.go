@@ -207,9 +207,17 @@ func Run(ctx context.Context, cfg Config, data *dataset.Set, o Options) (*Result
 			fmt.Fprintf(r.log, "resuming %s from %s: epoch %d, step %d of %d\n", spec, ck.Path, r.epoch+1, r.step, r.steps)
 		}
 	}
-	if cfg.AMP != "" {
-		r.ampNote = fmt.Sprintf("%s requested; not applied: the torch binding has no autocast yet, so training ran in float32", cfg.AMP)
-		fmt.Fprintf(r.log, "warning: mixed precision %s is not applied: the torch binding has no autocast yet; training in float32\n", cfg.AMP)
+	switch cfg.AMP {
+	case "bf16":
+		r.amp = &mixedPrecision{dtype: torch.BFloat16}
+	case "fp16":
+		// float16's narrow range needs the loss scaled up before backward
+		// and the gradients scaled back down, as PyTorch's GradScaler does.
+		r.amp = &mixedPrecision{dtype: torch.Float16, scaler: newLossScaler()}
+	}
+	if r.amp != nil {
+		r.ampNote = cfg.AMP + " autocast"
+		fmt.Fprintf(r.log, "mixed precision: forward passes under %s autocast\n", cfg.AMP)
 	}
 	params, macs := models.Count(r.model)
 	fmt.Fprintf(r.log, "training %s (%d parameters, %.1f MMAC per face) on %s: %d faces, %d held out; %d steps of %d per epoch\n",
@@ -230,6 +238,7 @@ type runner struct {
 	ckptPath string
 	dataID   string
 	ampNote  string
+	amp      *mixedPrecision // nil: float32 throughout
 	augment  augment.Options
 
 	trainSet, holdSet *dataset.Set
@@ -375,6 +384,17 @@ func closeBar(bar *progressbar.ProgressBar) {
 
 // trainStep runs one optimiser step on the faces at idx and adds its
 // figures to the epoch's running sums.
+// forward runs the model on a training batch, under autocast when mixed
+// precision is on, and returns float32 predictions.
+func (r *runner) forward(x *torch.Tensor) *torch.Tensor {
+	if r.amp == nil {
+		return r.model.Forward(x)
+	}
+	var pred *torch.Tensor
+	torch.Autocast(r.dev, r.amp.dtype, func() { pred = r.model.Forward(x) })
+	return pred.ToDType(torch.Float32)
+}
+
 func (r *runner) trainStep(idx []int64) (float64, error) {
 	var vals []float64
 	var nonFinite bool
@@ -386,7 +406,7 @@ func (r *runner) trainStep(idx []int64) (float64, error) {
 		if !r.augment.IsZero() {
 			x, y, mask = augment.Apply(x, y, mask, r.augment)
 		}
-		pred := r.model.Forward(x)
+		pred := r.forward(x)
 		loss := MaskedLoss(r.cfg.Loss, pred, y, mask)
 		sse := pred.Detach().Sub(y).Square().Mul(mask).Sum()
 		vals = torch.Stack([]*torch.Tensor{loss.Detach(), sse, mask.Sum()}, 0).Float64s()
@@ -397,7 +417,16 @@ func (r *runner) trainStep(idx []int64) (float64, error) {
 		if err := r.sched.apply(r.opt, r.global); err != nil {
 			panic(&torch.Error{Op: "schedule", Msg: err.Error()})
 		}
-		loss.Backward()
+		if r.amp != nil && r.amp.scaler != nil {
+			loss.MulScalar(r.amp.scaler.scale).Backward()
+			if !r.amp.scaler.unscale(r.opt.Params()) {
+				// An overflow: skip this update; the scale was lowered.
+				r.opt.ZeroGrad()
+				return
+			}
+		} else {
+			loss.Backward()
+		}
 		if r.cfg.ClipNorm > 0 {
 			optim.ClipGradNorm(r.opt.Params(), r.cfg.ClipNorm)
 		}
