@@ -6,7 +6,7 @@
 #	LIBTORCH=$PWD/third_party/libtorch make build test
 #
 # Targets: deps, deps-bench, build, test, bench, check-libtorch2, clean,
-# train, submission, kaggle-download, kaggle-submit.
+# train, compare, submission, kaggle-download, kaggle-submit.
 
 GO ?= go
 LIBTORCH ?=
@@ -35,7 +35,7 @@ export CGO_LDFLAGS := -O2 -g -L$(LIBTORCH)/lib -Wl,-rpath,$(LIBTORCH)/lib $(LIBT
 export LIBTORCH
 endif
 
-.PHONY: all deps deps-bench build test bench check-libtorch2 libtorch clean train submission kaggle-download kaggle-submit
+.PHONY: all deps deps-bench build test bench check-libtorch2 libtorch clean train compare submission kaggle-download kaggle-submit
 
 all: build
 
@@ -144,17 +144,33 @@ TRAIN_DATA = $(call first_file,$(DATA)/training.csv $(DATA)/training.zip $(DATA)
 TEST_DATA = $(call first_file,$(DATA)/test.csv $(DATA)/test.zip $(DATA)/$(KAGGLE_COMPETITION).zip)
 LOOKUP = $(DATA)/IdLookupTable.csv
 
+# find_data sets the shell variables train, test and lookup to the Kaggle
+# files in DATA, or, when there are none, to a synthetic demo set that it
+# makes once in DATA/synth, saying so. $(1) names the target.
+define find_data
+train="$(TRAIN_DATA)"; test="$(TEST_DATA)"; lookup="$(LOOKUP)"; \
+if [ -z "$$train" ]; then \
+	echo "make $(1): no Kaggle training data in $(DATA)/ (training.csv, training.zip or $(KAGGLE_COMPETITION).zip);"; \
+	echo "make $(1): using a SYNTHETIC demo set in $(DATA)/synth instead (make kaggle-download fetches the real files)"; \
+	[ -f $(DATA)/synth/training.csv ] || bin/fkd synth --out $(DATA)/synth; \
+	train=$(DATA)/synth/training.csv; test=$(DATA)/synth/test.csv; lookup=$(DATA)/synth/IdLookupTable.csv; \
+fi
+endef
+
 train: deps build
 	@set -e; mkdir -p $(OUT); \
-	train="$(TRAIN_DATA)"; test="$(TEST_DATA)"; lookup="$(LOOKUP)"; \
-	if [ -z "$$train" ]; then \
-		echo "make train: no Kaggle training data in $(DATA)/ (training.csv, training.zip or $(KAGGLE_COMPETITION).zip);"; \
-		echo "make train: training on a SYNTHETIC demo set in $(DATA)/synth instead (make kaggle-download fetches the real files)"; \
-		[ -f $(DATA)/synth/training.csv ] || bin/fkd synth --out $(DATA)/synth; \
-		train=$(DATA)/synth/training.csv; test=$(DATA)/synth/test.csv; lookup=$(DATA)/synth/IdLookupTable.csv; \
-	fi; \
+	$(call find_data,train); \
 	bin/fkd train --train "$$train" --test "$$test" --lookup "$$lookup" \
 		--model $(MODEL) --out $(OUT)/model.pt --outfile $(OUT)/submission.csv $(TRAIN_FLAGS)
+
+# compare trains the model zoo on one split and seed (reusing finished
+# runs) and writes a report with charts to output/report.
+COMPARE_MODELS ?= cnn3,tinyresnet,fpn,fpnheat
+COMPARE_FLAGS ?= --epochs 60 --augment default
+
+compare: deps build
+	@set -e; $(call find_data,compare); \
+	bin/fkd compare --models $(COMPARE_MODELS) --train "$$train" --out $(OUT)/report $(COMPARE_FLAGS)
 
 # submission writes output/submission.csv from the last model.
 submission: build

@@ -69,6 +69,7 @@ func compareFlags(fs *pflag.FlagSet, o *compareOptions) {
 	fs.IntVar(&c.Patience, "patience", c.Patience, "stop after this many epochs without a better hold-out RMSE (0: never)")
 	fs.Float64Var(&c.ClipNorm, "clip", c.ClipNorm, "clip the gradients' joint L2 norm to this (0: no clipping)")
 	fs.StringVar(&c.AMP, "amp", c.AMP, "mixed precision on CUDA: bf16 or fp16")
+	fs.StringVar(&c.Augment, "augment", "none", "augmentation recipe for every model: none, light, default or heavy, optionally with changes (\"default,rotate=5\")")
 	fs.StringVar(&c.Device, "device", c.Device, "auto, cpu, cuda or cuda:N")
 	fs.IntVar(&c.Threads, "threads", c.Threads, "LibTorch CPU threads (0: one per core)")
 	o.configPath = addConfigFlag(fs)
