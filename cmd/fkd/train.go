@@ -54,24 +54,9 @@ func trainFlags(fs *pflag.FlagSet, o *trainOptions) {
 	fs.StringVar(&c.Out, "out", c.Out, "the trained model (safetensors); its history and checkpoint go beside it")
 	fs.StringVar(&o.outfile, "outfile", "", "the submission (default: submission.csv beside --out)")
 	fs.StringVar(&c.Model, "model", c.Model, `architecture and options, e.g. "cnn3", "tinyresnet", "fpn:width=48" (see fkd models)`)
-	fs.IntVar(&c.Epochs, "epochs", c.Epochs, "passes over the training faces")
-	fs.IntVar(&c.Batch, "batch", c.Batch, "faces per optimiser step")
-	fs.Float64Var(&c.LR, "lr", c.LR, "learning rate (the peak for onecycle)")
-	fs.StringVar(&c.Optimizer, "optimizer", c.Optimizer, "adamw, adam or sgd (Nesterov momentum 0.9)")
-	fs.StringVar(&c.Schedule, "schedule", c.Schedule, "learning-rate schedule: cosine, step, onecycle or none")
-	fs.IntVar(&c.Warmup, "warmup", c.Warmup, "epochs of linear warm-up before cosine, step or none")
+	trainingFlags(fs, c, &o.loss)
 	fs.IntVar(&c.StepSize, "step-size", c.StepSize, "step schedule: epochs between decays (0: a third of --epochs)")
 	fs.Float64Var(&c.StepGamma, "step-gamma", c.StepGamma, "step schedule: factor at each decay")
-	fs.Float64Var(&c.WeightDecay, "weight-decay", c.WeightDecay, "weight decay (decoupled for adamw)")
-	fs.StringVar(&o.loss, "loss", string(c.Loss), "mse, huber or wing")
-	fs.StringVar(&c.Device, "device", c.Device, "auto, cpu, cuda or cuda:N")
-	fs.IntVar(&c.Threads, "threads", c.Threads, "LibTorch CPU threads (0: one per core)")
-	fs.Int64Var(&c.Seed, "seed", c.Seed, "seed of the split, the initial weights, the batch order and dropout")
-	fs.Float64Var(&c.Holdout, "holdout", c.Holdout, "fraction of the faces held out to pick the best epoch (0: none)")
-	fs.IntVar(&c.Patience, "patience", c.Patience, "stop after this many epochs without a better hold-out RMSE (0: never)")
-	fs.Float64Var(&c.ClipNorm, "clip", c.ClipNorm, "clip the gradients' joint L2 norm to this (0: no clipping)")
-	fs.StringVar(&c.AMP, "amp", c.AMP, "mixed precision on CUDA: bf16 or fp16")
-	fs.StringVar(&c.Augment, "augment", "none", "augmentation recipe: none, light, default or heavy, optionally with changes (\"default,rotate=5\"); the flags below override it")
 	fs.BoolVar(&o.aug.flip, "flip", false, "augment: mirror half the faces, swapping left and right keypoints")
 	fs.Float64Var(&o.aug.rotate, "rotate", 0, "augment: rotate by up to ± this many degrees")
 	fs.Float64Var(&o.aug.jitter, "jitter", 0, "augment: shift by up to ± this many pixels")
@@ -82,6 +67,27 @@ func trainFlags(fs *pflag.FlagSet, o *trainOptions) {
 	fs.BoolVar(&c.Resume, "resume", false, "continue the run saved in the checkpoint, with its settings")
 	o.configPath = addConfigFlag(fs)
 	markPaths(fs, "train", "test", "lookup", "out", "outfile", "checkpoint")
+}
+
+// trainingFlags registers the flags that shape a training run, shared by
+// "fkd train" and "fkd compare", with c's values as defaults.
+func trainingFlags(fs *pflag.FlagSet, c *train.Config, loss *string) {
+	fs.IntVar(&c.Epochs, "epochs", c.Epochs, "passes over the training faces")
+	fs.IntVar(&c.Batch, "batch", c.Batch, "faces per optimiser step")
+	fs.Float64Var(&c.LR, "lr", c.LR, "learning rate (the peak for onecycle)")
+	fs.StringVar(&c.Optimizer, "optimizer", c.Optimizer, "adamw, adam or sgd (Nesterov momentum 0.9)")
+	fs.StringVar(&c.Schedule, "schedule", c.Schedule, "learning-rate schedule: cosine, step, onecycle or none")
+	fs.IntVar(&c.Warmup, "warmup", c.Warmup, "epochs of linear warm-up before cosine, step or none")
+	fs.Float64Var(&c.WeightDecay, "weight-decay", c.WeightDecay, "weight decay (decoupled for adamw)")
+	fs.StringVar(loss, "loss", string(c.Loss), "mse, huber or wing")
+	fs.StringVar(&c.Device, "device", c.Device, "auto, cpu, cuda or cuda:N")
+	fs.IntVar(&c.Threads, "threads", c.Threads, "LibTorch CPU threads (0: one per core)")
+	fs.Int64Var(&c.Seed, "seed", c.Seed, "seed of the split, the initial weights, the batch order and dropout")
+	fs.Float64Var(&c.Holdout, "holdout", c.Holdout, "fraction of the faces held out to pick the best epoch (0: none)")
+	fs.IntVar(&c.Patience, "patience", c.Patience, "stop after this many epochs without a better hold-out RMSE (0: never)")
+	fs.Float64Var(&c.ClipNorm, "clip", c.ClipNorm, "clip the gradients' joint L2 norm to this (0: no clipping)")
+	fs.StringVar(&c.AMP, "amp", c.AMP, "mixed precision on CUDA: bf16 or fp16")
+	fs.StringVar(&c.Augment, "augment", "none", "augmentation recipe: none, light, default or heavy, optionally with changes (\"default,rotate=5\")")
 }
 
 // trainDataFlags maps the config file's data keys to flags of "fkd train".
