@@ -3,12 +3,19 @@
 # one run on the same extracted file, and prints the ratio.
 #
 # Usage: bench/parse/run.sh [training.zip or training.csv]
-# Default input: the shared fkd-ytf training.zip beside the repository.
+# Default input: the shared fkd-ytf training.zip beside the repository,
+# else data/training.zip or data/training.csv; with none, it says so and
+# skips.
 # Each tool reports its own parse time (process start and imports
 # excluded); the best of 3 runs of each counts.
 set -eu
 cd "$(dirname "$0")/../.."
-src=${1:-../shared/data/fkd-ytf/training.zip}
+. bench/find-training.sh
+src=${1:-$training}
+if [ -z "$src" ]; then
+	echo "bench/parse: skipped: no training data (../shared/data/fkd-ytf/training.zip or data/training.*); give a file as argument"
+	exit 0
+fi
 python=/usr/bin/python3
 runs=3
 

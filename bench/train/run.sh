@@ -6,14 +6,20 @@
 # covers one training pass and the hold-out evaluation; the first epoch
 # (warm-up) is left out of the mean.
 #
-# Environment (defaults in brackets): TRAIN [../shared/data/fkd-ytf/training.zip],
+# Environment (defaults in brackets): TRAIN [../shared/data/fkd-ytf/training.zip,
+# else data/training.zip or data/training.csv; with none it says so and skips],
 # EPOCHS [4], BATCH [64], THREADS [nproc], PYTHON [/usr/bin/python3].
 #
 # Usage: bench/train/run.sh   (or: make bench)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-train=${TRAIN:-../shared/data/fkd-ytf/training.zip}
+. bench/find-training.sh
+train=${TRAIN:-$training}
+if [ -z "$train" ]; then
+	echo "bench/train: skipped: no training data (../shared/data/fkd-ytf/training.zip or data/training.*); set TRAIN=..."
+	exit 0
+fi
 epochs=${EPOCHS:-4}
 batch=${BATCH:-64}
 threads=${THREADS:-$(nproc)}
