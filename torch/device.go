@@ -70,9 +70,14 @@ func ParseDevice(s string) (Device, error) {
 			idx = n
 		}
 		n := CUDADeviceCount()
+		if n == 0 && !CUDACompiled() {
+			return CPU, fmt.Errorf("device %q: this fkd is built against a CPU-only LibTorch %s; "+
+				"rebuild against a CUDA LibTorch (LIBTORCH=python make build for pip's PyTorch, or "+
+				"LIBTORCH=/path/to/libtorch make build), check with fkd version, or use --device cpu", s, Version())
+		}
 		if n == 0 {
-			return CPU, fmt.Errorf("device %q: no CUDA device found (LibTorch %s built without CUDA, or no GPU/driver); "+
-				"build against a CUDA LibTorch with LIBTORCH=/path/to/libtorch, or use --device cpu", s, Version())
+			return CPU, fmt.Errorf("device %q: no CUDA device found: LibTorch %s has CUDA %s but sees no GPU; "+
+				"check nvidia-smi, the NVIDIA driver and CUDA_VISIBLE_DEVICES, or use --device cpu", s, Version(), CUDARuntimeVersion())
 		}
 		if idx >= n {
 			return CPU, fmt.Errorf("device %q: only %d CUDA device(s) present (cuda:0..cuda:%d)", s, n, n-1)

@@ -199,6 +199,9 @@ func TestParseDevice(t *testing.T) {
 		if i < gpus {
 			return torch.CUDA(i), ""
 		}
+		if gpus == 0 && !torch.CUDACompiled() {
+			return torch.CPU, "built against a CPU-only LibTorch"
+		}
 		if gpus == 0 {
 			return torch.CPU, "no CUDA device found"
 		}

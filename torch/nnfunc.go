@@ -259,9 +259,35 @@ func AdamStep(params, m, v []*Tensor, lr, beta1, beta2, eps, weightDecay float64
 // ClipGradNorm scales the gradients of params so that their joint L2 norm
 // is at most maxNorm, and returns the norm before clipping.
 func ClipGradNorm(params []*Tensor, maxNorm float64) float64 {
+	norm := ClipGradNormTensor(params, maxNorm)
+	if norm == nil {
+		return 0
+	}
+	defer norm.Free()
+	return norm.Item()
+}
+
+// ClipGradNormTensor is ClipGradNorm without the read back to the host:
+// the clipping happens on the gradients' device, and the joint norm before
+// clipping comes back as a float64 scalar tensor (nil when no parameter has
+// a gradient), to be read only when needed.
+func ClipGradNormTensor(params []*Tensor, maxNorm float64) *Tensor {
 	ps, free := handles(params)
 	defer free()
-	var total C.double
+	var total *C.fkd_tensor
 	must(C.fkd_clip_grad_norm(ps, C.int(len(params)), C.double(maxNorm), &total))
-	return float64(total)
+	return wrap(total)
+}
+
+// UnscaleGrads multiplies the gradient of every parameter that has one by
+// invScale and reports whether any of them holds an Inf or a NaN: the check
+// of a float16 loss scaler, in one call and one read back to the host (on
+// CUDA, LibTorch's fused _amp_foreach_non_finite_check_and_unscale_).
+func UnscaleGrads(params []*Tensor, invScale float64) (foundInf bool) {
+	ps, free := handles(params)
+	defer free()
+	var found C.int
+	must(C.fkd_amp_unscale(ps, C.int(len(params)), C.double(invScale), &found))
+	hostReads.Add(1)
+	return found != 0
 }

@@ -5,6 +5,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <ATen/Version.h>
 #include <ATen/autocast_mode.h>
 #include <ATen/core/grad_mode.h>
 #include <ATen/detail/CUDAHooksInterface.h>
@@ -13,18 +14,20 @@
 #include <torch/version.h>
 
 #include <atomic>
+#include <mutex>
 #include <cmath>
 #include <cstdlib>
 #include <malloc.h>
 #include <cstring>
+#include <dlfcn.h>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 struct fkd_tensor {
+	fkd_handle head; // first: Go reads it through shim.h's fkd_handle
 	at::Tensor t;
-	// Owners: Go (until fkd_release) and, when made inside a scope, that
-	// scope (until it closes). The last owner deletes the handle.
-	std::atomic<int> owners;
+	fkd_tensor *next_free;
 };
 
 namespace {
@@ -35,14 +38,39 @@ struct scope {
 
 thread_local std::vector<scope> scopes;
 
-void drop(fkd_tensor *h) {
-	if (h->owners.fetch_sub(1) == 1) delete h;
+// The pool of handles. Handles are never deleted, so Go may read the head
+// of any handle it ever saw; recycling bumps the generation.
+std::mutex pool_mu;
+fkd_tensor *pool_free = nullptr;
+
+fkd_tensor *alloc_handle() {
+	{
+		std::lock_guard<std::mutex> lock(pool_mu);
+		if (pool_free != nullptr) {
+			fkd_tensor *h = pool_free;
+			pool_free = h->next_free;
+			return h;
+		}
+	}
+	auto *h = new fkd_tensor{};
+	h->head.gen = 1;
+	return h;
+}
+
+void recycle(fkd_tensor *h) {
+	h->t.reset();
+	h->head.scoped = 0;
+	h->head.gen++;
+	std::lock_guard<std::mutex> lock(pool_mu);
+	h->next_free = pool_free;
+	pool_free = h;
 }
 
 fkd_tensor *wrap(at::Tensor t) {
-	auto *h = new fkd_tensor{std::move(t), {1}};
+	fkd_tensor *h = alloc_handle();
+	h->t = std::move(t);
 	if (!scopes.empty()) {
-		h->owners.fetch_add(1);
+		h->head.scoped = 1;
 		scopes.back().handles.push_back(h);
 	}
 	return h;
@@ -66,6 +94,16 @@ const at::Tensor &get(fkd_tensor *h) {
 }
 
 at::Tensor opt(fkd_tensor *h) { return h == nullptr ? at::Tensor() : get(h); }
+
+// grads returns the gradients of the parameters that have one.
+std::vector<at::Tensor> grads(fkd_tensor **params, int n) {
+	std::vector<at::Tensor> gs;
+	for (int i = 0; i < n; i++) {
+		const auto &g = get(params[i]).grad();
+		if (g.defined()) gs.push_back(g);
+	}
+	return gs;
+}
 
 at::ScalarType scalar_type(int dtype) {
 	switch (dtype) {
@@ -175,7 +213,7 @@ extern "C" {
 
 // ---- Handles, scopes and process settings ----
 
-void fkd_release(fkd_tensor *t) { drop(t); }
+void fkd_release(fkd_tensor *t) { recycle(t); }
 
 void fkd_free(fkd_tensor *t) { t->t.reset(); }
 
@@ -187,25 +225,23 @@ void fkd_scope_close(void) {
 	if (scopes.empty()) return;
 	std::vector<fkd_tensor *> hs = std::move(scopes.back().handles);
 	scopes.pop_back();
-	for (auto *h : hs) {
-		h->t.reset();
-		drop(h);
-	}
+	for (auto *h : hs) recycle(h);
 }
 
-void fkd_scope_keep(fkd_tensor *t) {
-	if (scopes.empty()) return;
+int fkd_scope_keep(fkd_tensor *t) {
+	if (scopes.empty()) return 0;
 	auto &hs = scopes.back().handles;
 	for (size_t i = hs.size(); i-- > 0;) {
 		if (hs[i] != t) continue;
 		hs.erase(hs.begin() + static_cast<std::ptrdiff_t>(i));
 		if (scopes.size() >= 2) {
 			scopes[scopes.size() - 2].handles.push_back(t);
-		} else {
-			drop(t);
+			return 0;
 		}
-		return;
+		t->head.scoped = 0;
+		return 1;
 	}
+	return 0;
 }
 
 int fkd_scope_depth(void) { return static_cast<int>(scopes.size()); }
@@ -252,6 +288,121 @@ const char *fkd_version(void) {
 				     std::to_string(TORCH_VERSION_MINOR) + "." +
 				     std::to_string(TORCH_VERSION_PATCH);
 	return v.c_str();
+}
+
+int fkd_cuda_compiled(void) {
+	// Without libtorch_cuda the hooks are LibTorch's stub, whose version
+	// queries throw; with it they answer even when no GPU is present.
+	try {
+		(void)at::detail::getCUDAHooks().versionCUDART();
+		return 1;
+	} catch (...) {
+		return 0;
+	}
+}
+
+long fkd_cuda_runtime_version(void) {
+	try {
+		return at::detail::getCUDAHooks().versionCUDART();
+	} catch (...) {
+		return 0;
+	}
+}
+
+long fkd_cudnn_version(void) {
+	try {
+		return at::detail::getCUDAHooks().versionCuDNN();
+	} catch (...) {
+		return 0;
+	}
+}
+
+fkd_err fkd_build_config(char **out) {
+	GUARD("build_config", {
+		std::string s = at::show_config() + "\n" + at::get_parallel_info();
+		*out = static_cast<char *>(std::malloc(s.size() + 1));
+		std::memcpy(*out, s.c_str(), s.size() + 1);
+	})
+}
+
+} // extern "C"
+
+namespace {
+
+// The CUDA driver API, loaded from libcuda.so.1 (the driver's library, present
+// wherever a GPU is usable) so that fkd needs no CUDA headers to build. Only
+// plain C functions with int and pointer arguments are used; CUdevice is an
+// int and CUresult an enum whose success value is 0.
+struct cuda_driver {
+	int (*init)(unsigned int);
+	int (*driver_version)(int *);
+	int (*device_get)(int *, int);
+	int (*device_name)(char *, int, int);
+	int (*device_total_mem)(size_t *, int);
+	int (*device_attribute)(int *, int, int);
+	int (*error_string)(int, const char **);
+	std::string err; // why the driver cannot be used, if it cannot
+};
+
+const cuda_driver &driver() {
+	static const cuda_driver d = [] {
+		cuda_driver d{};
+		void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+		if (lib == nullptr) {
+			d.err = "no CUDA driver (libcuda.so.1 not found)";
+			return d;
+		}
+		auto sym = [&](const char *name) { return dlsym(lib, name); };
+		d.init = reinterpret_cast<int (*)(unsigned int)>(sym("cuInit"));
+		d.driver_version = reinterpret_cast<int (*)(int *)>(sym("cuDriverGetVersion"));
+		d.device_get = reinterpret_cast<int (*)(int *, int)>(sym("cuDeviceGet"));
+		d.device_name = reinterpret_cast<int (*)(char *, int, int)>(sym("cuDeviceGetName"));
+		d.device_total_mem = reinterpret_cast<int (*)(size_t *, int)>(sym("cuDeviceTotalMem_v2"));
+		d.device_attribute = reinterpret_cast<int (*)(int *, int, int)>(sym("cuDeviceGetAttribute"));
+		d.error_string = reinterpret_cast<int (*)(int, const char **)>(sym("cuGetErrorString"));
+		if (!d.init || !d.driver_version || !d.device_get || !d.device_name || !d.device_total_mem ||
+		    !d.device_attribute) {
+			d.err = "libcuda.so.1 lacks the driver API's device queries";
+			return d;
+		}
+		int rc = d.init(0);
+		if (rc != 0) {
+			const char *msg = nullptr;
+			if (d.error_string) d.error_string(rc, &msg);
+			d.err = std::string("cuInit failed: ") + (msg ? msg : "error " + std::to_string(rc));
+		}
+		return d;
+	}();
+	return d;
+}
+
+} // namespace
+
+extern "C" {
+
+fkd_err fkd_cuda_device_info(int idx, char *name, int namelen, uint64_t *total_bytes, int *cc_major,
+			     int *cc_minor, int *driver_version) {
+	GUARD("cuda_device_info", {
+		const cuda_driver &d = driver();
+		if (!d.err.empty()) throw std::runtime_error(d.err);
+		auto check = [&](int rc, const char *what) {
+			if (rc == 0) return;
+			const char *msg = nullptr;
+			if (d.error_string) d.error_string(rc, &msg);
+			throw std::runtime_error(std::string(what) + " failed for device " + std::to_string(idx) + ": " +
+						 (msg ? msg : "error " + std::to_string(rc)));
+		};
+		int dev = 0;
+		check(d.device_get(&dev, idx), "cuDeviceGet");
+		check(d.device_name(name, namelen, dev), "cuDeviceGetName");
+		size_t bytes = 0;
+		check(d.device_total_mem(&bytes, dev), "cuDeviceTotalMem");
+		*total_bytes = bytes;
+		// CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR and _MINOR.
+		check(d.device_attribute(cc_major, 75, dev), "cuDeviceGetAttribute");
+		check(d.device_attribute(cc_minor, 76, dev), "cuDeviceGetAttribute");
+		check(d.driver_version(driver_version), "cuDriverGetVersion");
+	})
 }
 
 // ---- Creation and data ----
@@ -311,22 +462,30 @@ fkd_err fkd_set_data(fkd_tensor *dst, fkd_tensor *src) {
 
 // ---- Metadata ----
 
-int fkd_ndim(fkd_tensor *t) { return static_cast<int>(t->t.dim()); }
+int fkd_ndim(fkd_tensor *t) { return t->t.defined() ? static_cast<int>(t->t.dim()) : -1; }
 
-void fkd_shape(fkd_tensor *t, int64_t *out) {
+int fkd_shape(fkd_tensor *t, int64_t *out, int max) {
+	if (!t->t.defined()) return -1;
 	auto s = t->t.sizes();
-	for (size_t i = 0; i < s.size(); i++) out[i] = s[i];
+	int n = static_cast<int>(s.size());
+	for (int i = 0; i < n && i < max; i++) out[i] = s[i];
+	return n;
 }
 
-int fkd_dtype(fkd_tensor *t) { return dtype_code(t->t.scalar_type()); }
+int fkd_dtype(fkd_tensor *t) { return t->t.defined() ? dtype_code(t->t.scalar_type()) : -1; }
 
 void fkd_device(fkd_tensor *t, int *devtype, int *devidx) {
+	if (!t->t.defined()) {
+		*devtype = -1;
+		*devidx = 0;
+		return;
+	}
 	auto d = t->t.device();
 	*devtype = d.is_cuda() ? FKD_CUDA : FKD_CPU;
 	*devidx = d.has_index() ? d.index() : 0;
 }
 
-int fkd_requires_grad(fkd_tensor *t) { return t->t.requires_grad() ? 1 : 0; }
+int fkd_requires_grad(fkd_tensor *t) { return t->t.defined() && t->t.requires_grad() ? 1 : 0; }
 
 // ---- Element-wise math ----
 
@@ -771,25 +930,47 @@ fkd_err fkd_adam_step(fkd_tensor **params, fkd_tensor **m, fkd_tensor **v, int n
 	})
 }
 
-fkd_err fkd_clip_grad_norm(fkd_tensor **params, int n, double max_norm, double *total_norm) {
+fkd_err fkd_clip_grad_norm(fkd_tensor **params, int n, double max_norm, fkd_tensor **total) {
 	GUARD("clip_grad_norm", {
 		at::NoGradGuard ng;
-		std::vector<at::Tensor> gs;
-		for (int i = 0; i < n; i++) {
-			const auto &g = get(params[i]).grad();
-			if (g.defined()) gs.push_back(g);
-		}
-		if (gs.empty()) {
-			*total_norm = 0;
+		*total = nullptr;
+		std::vector<at::Tensor> gs = grads(params, n);
+		if (gs.empty()) return nullptr;
+		auto dev = gs[0].device();
+		std::vector<at::Tensor> norms;
+		for (auto &g : gs) norms.push_back(g.norm(2).to(dev, at::kDouble));
+		auto norm = at::stack(norms).norm(2);
+		// coef = min(max_norm / (norm + 1e-6), 1): multiplying by 1 leaves a
+		// gradient bit for bit as it was, so no branch (and no read) is needed.
+		auto coef = at::full({}, max_norm, norm.options()).div(norm + 1e-6).clamp_max(1.0);
+		for (auto &g : gs) g.mul_(coef);
+		*total = wrap(norm);
+	})
+}
+
+fkd_err fkd_amp_unscale(fkd_tensor **params, int n, double inv_scale, int *found_inf) {
+	GUARD("amp_unscale", {
+		at::NoGradGuard ng;
+		std::vector<at::Tensor> gs = grads(params, n);
+		*found_inf = 0;
+		if (gs.empty()) return nullptr;
+		auto dev = gs[0].device();
+		bool fused = dev.is_cuda();
+		for (auto &g : gs)
+			fused = fused && g.device() == dev && g.scalar_type() == at::kFloat && g.is_contiguous();
+		if (fused) {
+			auto found = at::zeros({1}, at::TensorOptions().dtype(at::kFloat).device(dev));
+			auto inv = at::full({1}, inv_scale, at::TensorOptions().dtype(at::kFloat).device(dev));
+			at::_amp_foreach_non_finite_check_and_unscale_(gs, found, inv);
+			*found_inf = found.item<float>() != 0 ? 1 : 0;
 			return nullptr;
 		}
-		std::vector<at::Tensor> norms;
-		for (auto &g : gs) norms.push_back(g.norm(2).to(at::kDouble));
-		auto total = at::stack(norms).norm(2);
-		*total_norm = total.item<double>();
-		double coef = max_norm / (*total_norm + 1e-6);
-		if (coef < 1)
-			for (auto &g : gs) g.mul_(coef);
+		std::vector<at::Tensor> bad;
+		for (auto &g : gs) {
+			g.mul_(inv_scale);
+			bad.push_back(g.isfinite().all().logical_not().to(dev).reshape({1}));
+		}
+		*found_inf = at::cat(bad).any().item<bool>() ? 1 : 0;
 	})
 }
 

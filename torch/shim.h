@@ -6,10 +6,13 @@
  * C++ exceptions never cross this border. Results come back through out
  * parameters. Shapes and lists are passed as pointer + length.
  *
- * Tensor handles are owned by Go. A handle created while a scope is open on
- * the calling thread is also registered in that scope: closing the scope
- * frees the tensor's storage at once, and the handle itself is deleted when
- * both the scope and Go (fkd_release) have let go of it.
+ * Tensor handles come from a pool and are never returned to the system, so
+ * a stale handle is always safe to read. A handle made while a scope is open
+ * on the calling thread belongs to that scope: closing it frees the
+ * tensor's storage and recycles the handle. Any other handle belongs to Go,
+ * which recycles it with fkd_release. Each recycling increments the
+ * handle's generation, which Go reads directly (fkd_handle) to tell a live
+ * tensor from one whose scope has closed, without a call.
  */
 #ifndef FKD_SHIM_H
 #define FKD_SHIM_H
@@ -22,6 +25,13 @@ extern "C" {
 
 typedef struct fkd_tensor fkd_tensor;
 typedef char *fkd_err;
+
+/* The start of every fkd_tensor, read by Go without a call. */
+typedef struct fkd_handle {
+	uint64_t gen;   /* incremented each time the handle is recycled */
+	int32_t scoped; /* 1 while a scope owns the handle, 0 when Go does */
+	int32_t unused;
+} fkd_handle;
 
 /* Element types; the numbers are part of the Go binding. */
 enum { FKD_FLOAT32, FKD_FLOAT64, FKD_INT64, FKD_BOOL, FKD_UINT8, FKD_BFLOAT16, FKD_FLOAT16, FKD_INT32 };
@@ -45,12 +55,14 @@ enum { FKD_SUM, FKD_MEAN, FKD_AMAX, FKD_AMIN, FKD_ARGMAX, FKD_ARGMIN, FKD_ALL, F
 enum { FKD_REDUCE_NONE, FKD_REDUCE_MEAN, FKD_REDUCE_SUM };
 
 /* ---- Handles, scopes and process settings ---- */
-void fkd_release(fkd_tensor *t);       /* Go lets go of the handle */
-void fkd_free(fkd_tensor *t);          /* free the storage now; the handle stays until released */
+void fkd_release(fkd_tensor *t);       /* Go recycles a handle it owns */
+void fkd_free(fkd_tensor *t);          /* drop the handle's tensor now; the handle stays until recycled */
 int fkd_defined(fkd_tensor *t);        /* 0 after fkd_free or the scope's close */
 void fkd_scope_open(void);             /* on the calling thread */
 void fkd_scope_close(void);            /* frees every tensor made in the innermost scope */
-void fkd_scope_keep(fkd_tensor *t);    /* move t from the innermost scope to the one outside it (or none) */
+/* Moves t from the innermost scope to the one outside it; returns 1 when
+ * there is none, and Go now owns the handle. */
+int fkd_scope_keep(fkd_tensor *t);
 int fkd_scope_depth(void);
 void fkd_tune_malloc(void);           /* large blocks from the heap, kept mapped */
 int fkd_grad_enabled(void);
@@ -60,6 +72,16 @@ int fkd_get_num_threads(void);
 void fkd_manual_seed(uint64_t seed);
 int fkd_cuda_device_count(void);
 const char *fkd_version(void);         /* static string, not freed */
+
+/* ---- Build and runtime facts ---- */
+int fkd_cuda_compiled(void);           /* 1 when LibTorch's CUDA kernels are loaded (libtorch_cuda linked) */
+long fkd_cuda_runtime_version(void);   /* the CUDA runtime LibTorch was built with, e.g. 12040; 0 without CUDA */
+long fkd_cudnn_version(void);          /* e.g. 90100; 0 without cuDNN */
+fkd_err fkd_build_config(char **out);  /* LibTorch's build configuration and parallel info; free() it */
+/* Device idx as the CUDA driver sees it (libcuda.so.1, loaded on first use):
+ * its name, memory and compute capability, and the driver's version. */
+fkd_err fkd_cuda_device_info(int idx, char *name, int namelen, uint64_t *total_bytes, int *cc_major,
+			     int *cc_minor, int *driver_version);
 
 /* ---- Creation and data ---- */
 fkd_err fkd_from_data(const void *data, const int64_t *shape, int ndim, int dtype, fkd_tensor **out);
@@ -73,7 +95,7 @@ fkd_err fkd_set_data(fkd_tensor *dst, fkd_tensor *src); /* dst takes src's stora
 
 /* ---- Metadata (t must be defined; the Go side checks) ---- */
 int fkd_ndim(fkd_tensor *t);
-void fkd_shape(fkd_tensor *t, int64_t *out);
+int fkd_shape(fkd_tensor *t, int64_t *out, int max); /* fills up to max sizes; returns ndim */
 int fkd_dtype(fkd_tensor *t);
 void fkd_device(fkd_tensor *t, int *devtype, int *devidx);
 int fkd_requires_grad(fkd_tensor *t);
@@ -140,7 +162,14 @@ fkd_err fkd_sgd_step(fkd_tensor **params, fkd_tensor **bufs, int n, double lr, d
 		     double weight_decay, int nesterov, int first_step);
 fkd_err fkd_adam_step(fkd_tensor **params, fkd_tensor **m, fkd_tensor **v, int n, double lr, double beta1,
 		      double beta2, double eps, double weight_decay, int decoupled, int64_t step);
-fkd_err fkd_clip_grad_norm(fkd_tensor **params, int n, double max_norm, double *total_norm);
+/* Scales the gradients so that their joint 2-norm is at most max_norm, on
+ * their device without reading back; *total is that norm before clipping (a
+ * float64 scalar tensor), or NULL when no parameter has a gradient. */
+fkd_err fkd_clip_grad_norm(fkd_tensor **params, int n, double max_norm, fkd_tensor **total);
+/* Multiplies every gradient by inv_scale and sets *found_inf to 1 when any
+ * of them holds an Inf or NaN, with one read back to the host (LibTorch's
+ * fused _amp_foreach_non_finite_check_and_unscale_ on CUDA). */
+fkd_err fkd_amp_unscale(fkd_tensor **params, int n, double inv_scale, int *found_inf);
 
 #ifdef __cplusplus
 }

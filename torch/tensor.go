@@ -8,65 +8,102 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"unsafe"
 )
+
+// hostReads counts the reads of tensor values back to Go (Item, the
+// slice copies, UnscaleGrads): each waits for the device to finish the
+// work queued before it.
+var hostReads atomic.Uint64
+
+// HostReads returns how many times the process has read tensor values back
+// to Go memory since it started. On a GPU each read is a synchronisation
+// that stalls the queue of work, so a training loop should read rarely;
+// tests use this count to prove that it does.
+func HostReads() uint64 { return hostReads.Load() }
 
 // Tensor is a LibTorch tensor. The zero value is not usable; tensors come
 // from the constructors and ops of this package. A *Tensor must not be used
 // after Free, or after the Scope it was created in has closed.
 type Tensor struct {
-	h *C.fkd_tensor
+	h     *C.fkd_tensor
+	gen   uint64 // the handle's generation when this Tensor was made
+	freed bool   // Free was called
+	owned bool   // Go recycles the handle (a cleanup is registered)
 }
 
-// wrap takes ownership of a handle the shim returned.
+// head is the part of a shim handle Go reads without a call. Handles are
+// never returned to the system, so it is readable even when stale.
+func head(h *C.fkd_tensor) *C.fkd_handle { return (*C.fkd_handle)(unsafe.Pointer(h)) }
+
+// wrap takes a handle the shim returned. A handle that a scope owns is
+// recycled when the scope closes; any other is recycled by a cleanup once
+// the Tensor is unreachable.
 func wrap(h *C.fkd_tensor) *Tensor {
 	if h == nil {
 		return nil
 	}
-	t := &Tensor{h: h}
-	runtime.AddCleanup(t, func(h *C.fkd_tensor) { C.fkd_release(h) }, h)
+	hd := head(h)
+	t := &Tensor{h: h, gen: uint64(hd.gen)}
+	if hd.scoped == 0 {
+		t.own()
+	}
 	return t
+}
+
+// own makes Go responsible for recycling t's handle.
+func (t *Tensor) own() {
+	t.owned = true
+	runtime.AddCleanup(t, func(h *C.fkd_tensor) { C.fkd_release(h) }, t.h)
 }
 
 // call runs a shim op that produces one tensor and panics on failure.
 // inputs are the tensors whose handles f passes to the shim: they stay
 // reachable until the op has returned, because the cleanup of an input that
-// became unreachable mid-op would delete the handle LibTorch is reading.
+// became unreachable mid-op would recycle the handle LibTorch is reading.
 func call(f func(out **C.fkd_tensor) C.fkd_err, inputs ...*Tensor) *Tensor {
 	var out *C.fkd_tensor
 	err := f(&out)
-	runtime.KeepAlive(inputs)
-	must(err)
+	for _, in := range inputs {
+		runtime.KeepAlive(in)
+	}
+	if err != nil {
+		panic(takeError(err))
+	}
 	return wrap(out)
 }
 
-// Free releases the tensor's storage now. Free is idempotent and safe on a
-// nil *Tensor; other uses of a freed tensor panic.
+// stale reports whether t's handle has been recycled since t was made: its
+// scope closed (or, for a handle Go owned, never: Go recycles only
+// unreachable ones).
+func (t *Tensor) stale() bool { return uint64(head(t.h).gen) != t.gen }
+
+// Free drops the tensor's storage now, or this handle's share of it when
+// another tensor or a gradient shares it. Free is idempotent and safe on a
+// nil *Tensor, and on a tensor whose scope has closed; other uses of a
+// freed tensor panic.
 func (t *Tensor) Free() {
-	if t != nil {
-		C.fkd_free(t.h)
-		runtime.KeepAlive(t)
+	if t == nil || t.freed || t.stale() {
+		return
 	}
+	t.freed = true
+	C.fkd_free(t.h)
+	runtime.KeepAlive(t)
 }
 
 // Defined reports whether t holds storage (it has not been freed and its
 // scope has not closed).
 func (t *Tensor) Defined() bool {
-	if t == nil {
-		return false
-	}
-	defined := C.fkd_defined(t.h) != 0
-	runtime.KeepAlive(t)
-	return defined
+	return t != nil && !t.freed && !t.stale()
 }
 
+// live returns t's handle after checking, in Go, that t may be used.
 func (t *Tensor) live() *C.fkd_tensor {
 	if t == nil {
 		panic(&Error{Op: "tensor", Msg: "nil tensor"})
 	}
-	defined := C.fkd_defined(t.h) != 0
-	runtime.KeepAlive(t)
-	if !defined {
+	if t.freed || t.stale() {
 		panic(&Error{Op: "tensor", Msg: "tensor used after Free or after its scope closed"})
 	}
 	return t.h
@@ -185,6 +222,7 @@ func (t *Tensor) copyOut(dst unsafe.Pointer, n int, dt DType) {
 	if n == 0 {
 		return
 	}
+	hostReads.Add(1)
 	err := C.fkd_copy_data(src.live(), dst, C.int64_t(n*dt.Size()))
 	runtime.KeepAlive(src)
 	must(err)
@@ -231,6 +269,7 @@ func (t *Tensor) Uint8s() []uint8 {
 func (t *Tensor) Bytes() []byte {
 	out := make([]byte, t.Numel()*t.DType().Size())
 	if len(out) > 0 {
+		hostReads.Add(1)
 		err := C.fkd_copy_data(t.live(), unsafe.Pointer(&out[0]), C.int64_t(len(out)))
 		runtime.KeepAlive(t)
 		must(err)
@@ -240,6 +279,7 @@ func (t *Tensor) Bytes() []byte {
 
 // Item returns the value of a one-element tensor as a float64.
 func (t *Tensor) Item() float64 {
+	hostReads.Add(1)
 	var v C.double
 	err := C.fkd_item(t.live(), &v)
 	runtime.KeepAlive(t)
@@ -294,12 +334,14 @@ func (t *Tensor) Dim() int {
 // Shape returns the size of each dimension.
 func (t *Tensor) Shape() []int64 {
 	defer runtime.KeepAlive(t)
+	var buf [8]int64
 	h := t.live()
-	n := int(C.fkd_ndim(h))
-	s := make([]int64, n)
-	if n > 0 {
-		C.fkd_shape(h, (*C.int64_t)(unsafe.Pointer(&s[0])))
+	n := int(C.fkd_shape(h, (*C.int64_t)(unsafe.Pointer(&buf[0])), C.int(len(buf))))
+	if n <= len(buf) {
+		return append([]int64(nil), buf[:n]...)
 	}
+	s := make([]int64, n)
+	C.fkd_shape(h, (*C.int64_t)(unsafe.Pointer(&s[0])), C.int(n))
 	return s
 }
 

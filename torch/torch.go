@@ -40,8 +40,10 @@
 // SetNumThreads threads.
 package torch
 
-// #cgo CXXFLAGS: -std=c++17 -I/usr/include/torch/csrc/api/include -Wno-deprecated-declarations
-// #cgo LDFLAGS: -ltorch -ltorch_cpu -lc10
+//go:generate sh gen_cgo_flags.sh
+
+// #cgo CXXFLAGS: -std=c++20 -I/usr/include/torch/csrc/api/include -Wno-deprecated-declarations
+// #cgo LDFLAGS: -ltorch -ltorch_cpu -lc10 -ldl
 // #include <stdlib.h>
 // #include "shim.h"
 import "C"
@@ -190,8 +192,10 @@ func (s *Scope) Close() {
 // survive Close. It returns its first argument for convenience.
 func Keep(ts ...*Tensor) *Tensor {
 	for _, t := range ts {
-		if t != nil {
-			C.fkd_scope_keep(t.h)
+		if t != nil && !t.owned && !t.freed && !t.stale() {
+			if C.fkd_scope_keep(t.h) != 0 {
+				t.own() // out of every scope: Go recycles it now
+			}
 		}
 	}
 	if len(ts) == 0 {
