@@ -1,41 +1,39 @@
 # fkd builds against LibTorch: by default Debian's libtorch-dev (1.13, from
-# "make deps"), or an unpacked official LibTorch named by LIBTORCH, e.g.
+# "make deps"), or the one LIBTORCH names:
 #
 #	make deps                                  # apt packages this needs
 #	make build test                            # against /usr (Debian)
-#	LIBTORCH=$PWD/third_party/libtorch make build test
+#	LIBTORCH=python make build                 # the PyTorch that python3 imports (pip)
+#	LIBTORCH=$PWD/third_party/libtorch make build test   # an official archive
 #
-# Targets: deps, deps-bench, build, test, bench, check-libtorch2, clean,
-# train, compare, submission, kaggle-download, kaggle-submit.
+# cmd/libtorch-config finds it, derives the cgo flags (with an rpath, and
+# with its CUDA libraries forced in when it has them) and writes them to
+# bin/libtorch.env, which every go command below sources.
+#
+# Targets: deps, deps-bench, build, test, bench, check-libtorch2, gpu-check,
+# clean, train, compare, submission, kaggle-download, kaggle-submit.
 
 GO ?= go
 LIBTORCH ?=
+PYTHON ?=
 # go test's per-binary limit; the whole suite should take minutes.
 TEST_TIMEOUT ?= 20m
+# Extra go test flags, e.g. TEST_FLAGS=-v.
+TEST_FLAGS ?=
 
 # Debian packages: what build and test need, and what the benchmarks add.
 DEPS_PKGS := g++ libtorch-dev libopenblas0-pthread
 DEPS_PKGS_LIBTORCH_SET := g++
 DEPS_BENCH_PKGS := python3-torch python3-pandas
 
-# Where Debian's libtorch-dev puts the header that says which LibTorch it is.
-SYSTEM_TORCH_HEADER := /usr/include/torch/csrc/api/include/torch/version.h
+export LIBTORCH PYTHON
 
-comma := ,
+# WITH_LT runs the rest of a recipe line with the cgo flags of the LibTorch
+# that "make libtorch" found.
+LT_ENV := bin/libtorch.env
+WITH_LT := set -a && . ./$(LT_ENV) && set +a &&
 
-ifneq ($(strip $(LIBTORCH)),)
-# An official LibTorch: headers and libraries from there, found again at run
-# time through the rpath. Linking the CUDA libraries unconditionally
-# (--no-as-needed) makes their kernels register even though no symbol of
-# theirs is referenced.
-override LIBTORCH := $(abspath $(strip $(LIBTORCH)))
-LIBTORCH_CUDA_LIBS := $(if $(wildcard $(LIBTORCH)/lib/libtorch_cuda.so),-Wl$(comma)--no-as-needed -ltorch_cuda -lc10_cuda -Wl$(comma)--as-needed)
-export CGO_CXXFLAGS := -O2 -g -I$(LIBTORCH)/include -I$(LIBTORCH)/include/torch/csrc/api/include $(CGO_CXXFLAGS)
-export CGO_LDFLAGS := -O2 -g -L$(LIBTORCH)/lib -Wl,-rpath,$(LIBTORCH)/lib $(LIBTORCH_CUDA_LIBS) $(CGO_LDFLAGS)
-export LIBTORCH
-endif
-
-.PHONY: all deps deps-bench build test bench check-libtorch2 libtorch clean train compare submission kaggle-download kaggle-submit
+.PHONY: all deps deps-bench build test bench check-libtorch2 gpu-check libtorch clean train compare submission kaggle-download kaggle-submit
 
 all: build
 
@@ -68,65 +66,52 @@ if ! { $$sudo apt-get update -qq && \
 fi
 endef
 
-# libtorch stops early, with one line saying what to do, when the LibTorch
-# to build against is not there.
+# libtorch finds the LibTorch to build against (LIBTORCH, else /usr),
+# writes its cgo flags to bin/libtorch.env and prints one line naming it.
+# Without one, or with one it cannot use, it stops with one line saying
+# what to do.
 libtorch:
-ifneq ($(strip $(LIBTORCH)),)
-	@if [ ! -f "$(LIBTORCH)/lib/libtorch.so" ] || [ ! -d "$(LIBTORCH)/include" ]; then \
-		echo "LIBTORCH=$(LIBTORCH) has no lib/libtorch.so: unpack an official LibTorch there (third_party/fetch-libtorch.sh)" >&2; \
-		exit 1; \
-	fi
-else
-	@if [ ! -f "$(SYSTEM_TORCH_HEADER)" ]; then \
-		echo "LibTorch not found ($(SYSTEM_TORCH_HEADER) is missing): run 'make deps', or set LIBTORCH=/path/to/libtorch" >&2; \
-		exit 1; \
-	fi
-endif
-	@command -v $(GO) >/dev/null 2>&1 || { echo "$(GO) not found: install Go 1.26 and put it on PATH (e.g. PATH=/usr/local/go/bin:\$$PATH)" >&2; exit 1; }
+	@command -v $(GO) >/dev/null 2>&1 || { echo "$(GO) not found: install Go 1.26 and put it on PATH (e.g. PATH=/usr/local/go/bin:\$$PATH), or name it with GO=/path/to/go" >&2; exit 1; }
 	@[ "$$($(GO) env CGO_ENABLED)" = 1 ] || { echo "cgo is off ($(GO) env CGO_ENABLED is not 1): the torch package needs it and a C++ compiler (make deps)" >&2; exit 1; }
+	@mkdir -p bin
+	@$(GO) build -o bin/libtorch-config ./cmd/libtorch-config
+	@bin/libtorch-config >$(LT_ENV).tmp || { rm -f $(LT_ENV).tmp; exit 1; }
+	@mv $(LT_ENV).tmp $(LT_ENV)
+	@. ./$(LT_ENV) && echo "libtorch: $$FKD_LIBTORCH_DESC"
 
+# build checks that a LibTorch with CUDA really got its CUDA library linked:
+# a binary without it would run on the CPU only, saying nothing.
 build: libtorch
-	$(GO) build -o bin/fkd ./cmd/fkd
+	@$(WITH_LT) echo "$(GO) build -o bin/fkd ./cmd/fkd" && $(GO) build -buildvcs=auto -ldflags "$$FKD_GO_LDFLAGS" -o bin/fkd ./cmd/fkd
+	@$(WITH_LT) if [ "$$FKD_LIBTORCH_CUDA" = 1 ] && ! readelf -d bin/fkd | grep -q 'libtorch_cuda'; then \
+		echo "build: bin/fkd does not link libtorch_cuda although the LibTorch has it: CUDA would not work; report this with the output of make build" >&2; exit 1; fi
 
 test: deps libtorch
-	$(GO) vet ./...
-	$(GO) test -timeout $(TEST_TIMEOUT) ./...
+	$(WITH_LT) $(GO) vet ./...
+	$(WITH_LT) $(GO) test $(TEST_FLAGS) -timeout $(TEST_TIMEOUT) ./...
 
 # bench runs every bench/*/run.sh in turn; each prints its own table.
 bench: libtorch
 	@set -e; for s in bench/*/run.sh; do \
 		echo "== $$s"; \
-		bash "$$s"; \
+		$(WITH_LT) bash "$$s"; \
 	done
 
-# check-libtorch2 checks that torch/shim.cpp compiles against LibTorch 2.x
-# headers: Debian trixie's libtorch-dev 2.6, fetched with apt-get download
-# from a private sources list and unpacked under third_party/ (nothing is
-# installed). It fails if any LibTorch header would come from /usr/include.
-LT2_DIR := third_party/libtorch2-headers
-LT2_APT := -o Dir::Etc::SourceList=$(CURDIR)/$(LT2_DIR)/apt/sources.list \
-	-o Dir::Etc::SourceParts=/dev/null \
-	-o Dir::State::Lists=$(CURDIR)/$(LT2_DIR)/apt/lists \
-	-o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= \
-	-o APT::Sandbox::User=root
-LT2_INC := -I$(LT2_DIR)/root/usr/include -I$(LT2_DIR)/root/usr/include/torch/csrc/api/include
-LT2_CXXFLAGS := -std=c++17 -Wno-deprecated-declarations $(LT2_INC)
+# gpu-check builds fkd against the PyTorch that python3 imports and checks
+# it on the GPU: CUDA tests, training speed in fp32/bf16/fp16 beside
+# PyTorch, one table (bench/gpu/run.sh). GPU_CHECK_DEVICE=cpu runs the same
+# on the CPU with small sizes.
+gpu-check:
+	bash bench/gpu/run.sh
 
+# check-libtorch2 builds fkd and runs the whole test suite against Debian
+# trixie's LibTorch 2.6 in a Debian root (mmdebstrap, kept in
+# /var/cache/fkd and reused), and compiles torch/shim.cpp against the
+# newest libtorch-dev Debian has (sid), headers only. It needs root. See
+# third_party/check-libtorch2.sh.
 check-libtorch2:
-	@mkdir -p $(LT2_DIR)/apt/lists/partial $(LT2_DIR)/debs
-	@echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" \
-		>$(LT2_DIR)/apt/sources.list
-	apt-get $(LT2_APT) -qq update
-	@rm -rf $(LT2_DIR)/debs/* $(LT2_DIR)/root
-	cd $(LT2_DIR)/debs && apt-get $(LT2_APT) -qq download libtorch-dev
-	dpkg -x $(LT2_DIR)/debs/libtorch-dev_*.deb $(LT2_DIR)/root
-	@v=$$(awk '/define TORCH_VERSION_(MAJOR|MINOR|PATCH)/ {printf "%s%s", sep, $$3; sep="."}' \
-		$(LT2_DIR)/root/usr/include/torch/csrc/api/include/torch/version.h); \
-	echo "check-libtorch2: LibTorch $$v headers from $$(basename $(LT2_DIR)/debs/libtorch-dev_*.deb)"
-	g++ $(LT2_CXXFLAGS) -fsyntax-only torch/shim.cpp
-	@leaks=$$(g++ $(LT2_CXXFLAGS) -M torch/shim.cpp | tr ' \\' '\n\n' | grep -E '^/usr/include/(ATen|c10|caffe2|torch)/' | head -3); \
-	if [ -n "$$leaks" ]; then echo "check-libtorch2: shim.cpp also read system LibTorch headers, e.g. $$leaks" >&2; exit 1; fi
-	@echo "check-libtorch2: torch/shim.cpp compiles against LibTorch 2 headers"
+	@$(call install_missing,mmdebstrap git)
+	GO=$(GO) bash third_party/check-libtorch2.sh
 
 # ---- The main job: train on data/, write the model, its history and a
 # submission to output/. With no Kaggle files in data/, it trains on a

@@ -43,14 +43,24 @@ if ! command -v go >/dev/null 2>&1 && [ ! -x /usr/local/go/bin/go ]; then
 fi
 export PATH=/usr/local/go/bin:$PATH
 
-if [ ! -f third_party/libtorch/lib/libtorch.so ]; then
-	echo "bootstrap: CUDA LibTorch into third_party/libtorch"
-	third_party/fetch-libtorch.sh
+# A CUDA PyTorch already installed (deep-learning images have one) saves
+# the 2.5 GB download of an official LibTorch.
+if [ -z "${LIBTORCH:-}" ]; then
+	if (cd / && python3 -c 'import sys, torch; sys.exit(0 if torch.version.cuda else 1)') 2>/dev/null; then
+		echo "bootstrap: building against the CUDA PyTorch that python3 imports"
+		export LIBTORCH=python
+	else
+		if [ ! -f third_party/libtorch/lib/libtorch.so ]; then
+			echo "bootstrap: CUDA LibTorch into third_party/libtorch"
+			third_party/fetch-libtorch.sh
+		fi
+		export LIBTORCH=$PWD/third_party/libtorch
+	fi
 fi
-export LIBTORCH=$PWD/third_party/libtorch
 
 make build
-bin/fkd train --help >/dev/null
+bin/fkd version
+bin/fkd version | grep -q '^CUDA  *yes' || { echo "bootstrap: this build has no CUDA (see fkd version above)" >&2; exit 1; }
 echo "bootstrap: training (make train TRAIN_FLAGS='${TRAIN_FLAGS:---device cuda}')"
 make train TRAIN_FLAGS="${TRAIN_FLAGS:---device cuda}"
 

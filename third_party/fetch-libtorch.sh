@@ -10,17 +10,18 @@
 # about 2.5 GB to download and 5 GB unpacked.
 #
 # Environment (defaults in brackets):
-#	LIBTORCH_VERSION  PyTorch release [2.5.1]
-#	CUDA              cu118, cu121, cu124, cu126, ... or cpu [cu124]; the
-#	                  release must have been built for it
+#	LIBTORCH_VERSION  PyTorch release [2.10.0]
+#	CUDA              cu118, cu121, cu124, cu126, cu128, cu130, ... or cpu
+#	                  [cu126]; the release must have been built for it
+#	                  (pytorch.org's "Get started" page lists them)
 #	LIBTORCH_URL      the archive's URL, overriding the two above
 #	LIBTORCH_SHA256   the archive's SHA-256, checked when given
 #	DEST              where to unpack [third_party/libtorch]
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-version=${LIBTORCH_VERSION:-2.5.1}
-cuda=${CUDA:-cu124}
+version=${LIBTORCH_VERSION:-2.10.0}
+cuda=${CUDA:-cu126}
 dest=${DEST:-$here/libtorch}
 
 die() {
@@ -29,15 +30,22 @@ die() {
 }
 
 # Linux archives are built with the C++11 ABI, which fkd's g++ uses. Up to
-# 2.7 their names say so ("cxx11-abi"); from 2.8 on that is the only ABI
-# and the name dropped it.
+# 2.7 their names say so ("libtorch-cxx11-abi-shared-with-deps-..."; the
+# name without it was the old ABI); from 2.8 on the C++11 ABI is the only
+# one and the name dropped it. The name for the version comes first; the
+# other is tried when the server has no such file.
 IFS=. read -r major minor _ <<<"$version"
+new_name=libtorch-shared-with-deps-$version%2B$cuda.zip
+old_name=libtorch-cxx11-abi-shared-with-deps-$version%2B$cuda.zip
 if [ "$major" -gt 2 ] || { [ "$major" -eq 2 ] && [ "$minor" -ge 8 ]; }; then
-	name=libtorch-shared-with-deps-$version%2B$cuda.zip
+	names="$new_name $old_name"
 else
-	name=libtorch-cxx11-abi-shared-with-deps-$version%2B$cuda.zip
+	names="$old_name"
 fi
-url=${LIBTORCH_URL:-https://download.pytorch.org/libtorch/$cuda/$name}
+urls=${LIBTORCH_URL:-}
+if [ -z "$urls" ]; then
+	for n in $names; do urls="$urls https://download.pytorch.org/libtorch/$cuda/$n"; done
+fi
 
 [ -e "$dest" ] && die "$dest already exists: remove it to fetch again"
 command -v unzip >/dev/null || die "unzip not found (apt-get install unzip)"
@@ -47,14 +55,26 @@ tmp=$(mktemp -d "$(dirname "$dest")/.fetch-libtorch.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 zip=$tmp/libtorch.zip
 
-echo "fetch-libtorch: downloading $url"
-if command -v curl >/dev/null; then
-	curl -fL --retry 3 -o "$zip" "$url" || die "download failed: is there a LibTorch $version for $cuda?"
-elif command -v wget >/dev/null; then
-	wget -O "$zip" "$url" || die "download failed: is there a LibTorch $version for $cuda?"
-else
-	die "neither curl nor wget found"
-fi
+# download fetches $1 to $zip; it fails quietly when the server has no
+# such file, so that the next name can be tried.
+download() {
+	echo "fetch-libtorch: downloading $1"
+	if command -v curl >/dev/null; then
+		curl -fL --retry 3 -o "$zip" "$1"
+	elif command -v wget >/dev/null; then
+		wget -O "$zip" "$1"
+	else
+		die "neither curl nor wget found (apt-get install curl)"
+	fi
+}
+url=""
+for u in $urls; do
+	if download "$u"; then
+		url=$u
+		break
+	fi
+done
+[ -n "$url" ] || die "download failed: is there a LibTorch $version for $cuda? (tried:$urls)"
 if [ -n "${LIBTORCH_SHA256:-}" ]; then
 	echo "$LIBTORCH_SHA256  $zip" | sha256sum -c --quiet - || die "$url does not match LIBTORCH_SHA256"
 fi
