@@ -23,7 +23,8 @@ func benchWorkers() []int {
 
 // BenchmarkPatchPredict times the default patch search over 1000
 // synthetic faces (about the size of a Kaggle test set) for each worker
-// count; bench/baseline/run.sh turns the times into a speed-up.
+// count. bench/baseline/run.sh compares worker counts with patchbench
+// instead, in interleaved rounds, which a shared machine needs.
 func BenchmarkPatchPredict(b *testing.B) {
 	train := synth.Generate(1000, 1, synth.Options{PartialFrac: 0.5})
 	test := synth.Generate(1000, 2, synth.Options{})

@@ -216,14 +216,19 @@ func (p *Patch) search(f *face, dst []float32) {
 		}
 		x0, x1, y0, y1 := p.window(mx, my)
 		best := math.Inf(-1)
+		bx, by := -1, -1
 		for y := y0; y <= y1; y++ {
 			for x := x0; x <= x1; x++ {
 				score, ok := f.correlate(x, y, r, t.weights)
 				if ok && score > best {
-					best = score
-					dst[2*k], dst[2*k+1] = pixelCentre(x), pixelCentre(y)
+					best, bx, by = score, x, y
 				}
 			}
+		}
+		// dst is written once per keypoint, not at every better candidate:
+		// it shares cache lines with the faces other workers search.
+		if bx >= 0 {
+			dst[2*k], dst[2*k+1] = pixelCentre(bx), pixelCentre(by)
 		}
 	}
 }
@@ -248,19 +253,21 @@ type face struct {
 	pixels [dataset.PixelCount]float64
 	// sum and sumSq are integral images: entry (y, x) holds the sum of
 	// the grey levels (or their squares) of rows < y and columns < x.
-	sum, sumSq [integralSide * integralSide]int64
+	// A whole image's sum of squares, 9216*255*255, fits an int32, and
+	// half the bytes of int64 keep a worker's face in its core's cache.
+	sum, sumSq [integralSide * integralSide]int32
 }
 
 // load prepares img for correlate.
 func (f *face) load(img []uint8) {
 	for y := range dataset.ImageSize {
-		var rowSum, rowSumSq int64
+		var rowSum, rowSumSq int32
 		above := y * integralSide
 		here := above + integralSide
 		for x, v := range img[y*dataset.ImageSize:][:dataset.ImageSize] {
 			f.pixels[y*dataset.ImageSize+x] = float64(v)
-			rowSum += int64(v)
-			rowSumSq += int64(v) * int64(v)
+			rowSum += int32(v)
+			rowSumSq += int32(v) * int32(v)
 			f.sum[here+x+1] = f.sum[above+x+1] + rowSum
 			f.sumSq[here+x+1] = f.sumSq[above+x+1] + rowSumSq
 		}
@@ -269,9 +276,9 @@ func (f *face) load(img []uint8) {
 
 // boxSum returns the sum over rows y0 <= y < y1 and columns x0 <= x < x1
 // of an integral image.
-func boxSum(integral []int64, x0, y0, x1, y1 int) int64 {
-	return integral[y1*integralSide+x1] - integral[y0*integralSide+x1] -
-		integral[y1*integralSide+x0] + integral[y0*integralSide+x0]
+func boxSum(integral []int32, x0, y0, x1, y1 int) int64 {
+	return int64(integral[y1*integralSide+x1]) - int64(integral[y0*integralSide+x1]) -
+		int64(integral[y1*integralSide+x0]) + int64(integral[y0*integralSide+x0])
 }
 
 // correlate returns the Pearson correlation between the patch of radius r

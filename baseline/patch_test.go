@@ -415,3 +415,52 @@ func TestCorrelate(t *testing.T) {
 		}
 	}
 }
+
+// TestIntegralRange checks the integral images' box sums against direct
+// sums on the images that push them hardest, up to the whole image of
+// 255s, whose sum of squares is the largest an entry holds.
+func TestIntegralRange(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	white := make([]uint8, dataset.PixelCount)
+	checker := make([]uint8, dataset.PixelCount)
+	for i := range white {
+		white[i] = 255
+		if (i/dataset.ImageSize+i%dataset.ImageSize)%2 == 0 {
+			checker[i] = 255
+		}
+	}
+	boxes := [][4]int{ // x0, y0, x1, y1
+		{0, 0, dataset.ImageSize, dataset.ImageSize},
+		{0, 0, 1, 1},
+		{dataset.ImageSize - 21, dataset.ImageSize - 21, dataset.ImageSize, dataset.ImageSize},
+		{10, 30, 31, 51},
+	}
+	for _, tc := range []struct {
+		name string
+		img  []uint8
+	}{
+		{"black", make([]uint8, dataset.PixelCount)},
+		{"white", white},
+		{"checker", checker},
+		{"noise", noiseImage(rng)},
+	} {
+		var f face
+		f.load(tc.img)
+		for _, b := range boxes {
+			var sum, sumSq int64
+			for y := b[1]; y < b[3]; y++ {
+				for x := b[0]; x < b[2]; x++ {
+					v := int64(tc.img[y*dataset.ImageSize+x])
+					sum += v
+					sumSq += v * v
+				}
+			}
+			if got := boxSum(f.sum[:], b[0], b[1], b[2], b[3]); got != sum {
+				t.Errorf("%s box %v: sum %d, want %d", tc.name, b, got, sum)
+			}
+			if got := boxSum(f.sumSq[:], b[0], b[1], b[2], b[3]); got != sumSq {
+				t.Errorf("%s box %v: sum of squares %d, want %d", tc.name, b, got, sumSq)
+			}
+		}
+	}
+}

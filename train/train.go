@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -57,7 +58,9 @@ type Result struct {
 	BestEpoch         int     // from 1; 0 without a hold-out part
 	BestHoldoutRMSEPx float64 // NaN without a hold-out part
 	Stopped           string  // why training ended
-	Train, Holdout    *dataset.Set
+	// Train and Holdout are the two parts of the data (Holdout nil
+	// without one), their images copied back from the device at the end.
+	Train, Holdout *dataset.Set
 }
 
 // InterruptedError is returned by Run when its context is cancelled: the
@@ -194,6 +197,7 @@ func Run(ctx context.Context, cfg Config, data *dataset.Set, o Options) (*Result
 	if r.holdSet != nil {
 		r.hold = newFaces(r.holdSet, dev)
 	}
+	r.dropImages()
 	if ck != nil {
 		if ck.Progress.Step > r.steps {
 			return nil, fmt.Errorf("resume: checkpoint %s is at step %d of an epoch of %d steps", ck.Path, ck.Progress.Step, r.steps)
@@ -221,7 +225,7 @@ func Run(ctx context.Context, cfg Config, data *dataset.Set, o Options) (*Result
 	}
 	params, macs := models.Count(r.model)
 	fmt.Fprintf(r.log, "training %s (%d parameters, %.1f MMAC per face) on %s: %d faces, %d held out; %d steps of %d per epoch\n",
-		r.model.Spec(), params, float64(macs)/1e6, dev, r.trainSet.Len(), r.holdLen(), r.steps, cfg.Batch)
+		r.model.Spec(), params, float64(macs)/1e6, dev, r.train.n, r.holdLen(), r.steps, cfg.Batch)
 
 	if err := r.loop(ctx); err != nil {
 		return nil, err
@@ -241,6 +245,8 @@ type runner struct {
 	amp      *mixedPrecision // nil: float32 throughout
 	augment  augment.Options
 
+	// trainSet and holdSet are the two parts' keypoints. Their images go
+	// once train and hold hold the faces (see dropImages): Len is 0.
 	trainSet, holdSet *dataset.Set
 	train, hold       *faces
 	model             models.Model
@@ -260,10 +266,38 @@ type runner struct {
 }
 
 func (r *runner) holdLen() int {
-	if r.holdSet == nil {
+	if r.hold == nil {
 		return 0
 	}
-	return r.holdSet.Len()
+	return r.hold.n
+}
+
+// dropImages lets the parts' images go once the faces are on the device,
+// as uint8 (each batch becomes float32 there, when it is built), and
+// hands the memory that reading and splitting the data used back to the
+// operating system: what the run holds for its whole length is then the
+// faces once, about 9.4 KB each, and not also the Go copies and the CSV
+// text they were parsed from.
+func (r *runner) dropImages() {
+	r.trainSet, r.holdSet = keypointsOnly(r.trainSet), keypointsOnly(r.holdSet)
+	debug.FreeOSMemory()
+}
+
+// keypointsOnly returns s without its images; nil for nil.
+func keypointsOnly(s *dataset.Set) *dataset.Set {
+	if s == nil {
+		return nil
+	}
+	return &dataset.Set{Coords: s.Coords, Mask: s.Mask, IDs: s.IDs}
+}
+
+// withImages returns the keypoints of s with the images of f, copied back
+// from the device; nil for nil.
+func withImages(s *dataset.Set, f *faces) *dataset.Set {
+	if s == nil {
+		return nil
+	}
+	return &dataset.Set{Images: f.images.Uint8s(), Coords: s.Coords, Mask: s.Mask, IDs: s.IDs}
 }
 
 // split divides data into the training and hold-out parts.
@@ -322,7 +356,7 @@ func (r *runner) free() {
 func (r *runner) loop(ctx context.Context) error {
 	for r.stopped == "" && r.epoch < r.cfg.Epochs {
 		start := time.Now()
-		order := epochOrder(r.cfg.Seed, r.epoch, r.trainSet.Len())
+		order := epochOrder(r.cfg.Seed, r.epoch, r.train.n)
 		bar := r.newBar()
 		r.model.Store().Train()
 		for r.step < r.steps {
@@ -597,7 +631,7 @@ func (r *runner) finish() (*Result, error) {
 			ExtraBestEpoch:  strconv.Itoa(r.top.epoch),
 			ExtraBestRMSE:   "",
 			ExtraEpochs:     strconv.Itoa(r.epoch),
-			ExtraTrainFaces: strconv.Itoa(r.trainSet.Len()),
+			ExtraTrainFaces: strconv.Itoa(r.train.n),
 			ExtraHoldFaces:  strconv.Itoa(r.holdLen()),
 			ExtraStopped:    r.stopped,
 		},
@@ -617,7 +651,7 @@ func (r *runner) finish() (*Result, error) {
 	res := &Result{
 		Model: r.model, Meta: meta, History: r.history,
 		BestEpoch: r.top.epoch, BestHoldoutRMSEPx: math.NaN(), Stopped: r.stopped,
-		Train: r.trainSet, Holdout: r.holdSet,
+		Train: withImages(r.trainSet, r.train), Holdout: withImages(r.holdSet, r.hold),
 	}
 	if r.top.epoch > 0 {
 		res.BestHoldoutRMSEPx = r.top.rmse

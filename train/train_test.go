@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -416,6 +417,47 @@ func TestRunRejects(t *testing.T) {
 			_, err := Run(context.Background(), c, tt.data, Options{})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("got %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestResultPartsHoldTheFaces checks that the parts a run returns hold the
+// faces of the split, images included, although the run itself keeps the
+// images only on the device.
+func TestResultPartsHoldTheFaces(t *testing.T) {
+	set := synth.Generate(24, 5, synth.Options{PartialFrac: 0.5})
+	for _, tc := range []struct {
+		name    string
+		holdout float64
+	}{
+		{"no hold-out", 0},
+		{"hold-out", 0.25},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := smallConfig(t.TempDir())
+			cfg.Epochs, cfg.Warmup = 1, 0
+			cfg.Holdout = tc.holdout
+			res, err := Run(context.Background(), cfg, set, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Model.Store().Free()
+			want := []*dataset.Set{set, nil}
+			if tc.holdout > 0 {
+				tr, ho := dataset.Split(set, tc.holdout, cfg.Seed)
+				want = []*dataset.Set{set.Subset(tr), set.Subset(ho)}
+			}
+			for i, got := range []*dataset.Set{res.Train, res.Holdout} {
+				if want[i] == nil {
+					if got != nil {
+						t.Errorf("part %d: %d faces, want none", i, got.Len())
+					}
+					continue
+				}
+				if got == nil || !reflect.DeepEqual(*got, *want[i]) {
+					t.Errorf("part %d differs from the split's", i)
+				}
 			}
 		})
 	}
