@@ -29,7 +29,7 @@ func init() {
 	register(&command{
 		name:    "compare",
 		summary: "train several models on the same split and write a comparison report with charts",
-		usage:   "--models cnn3,tinyresnet,fpn [--epochs N] [--out report] [--force] [training flags]",
+		usage:   "--models cnn3,tinyresnet,fpn [--epochs N] [--out report] [--devices cuda:0,cuda:1] [--shard I/N] [--force] [training flags]",
 		run:     runCompare,
 	})
 }
@@ -44,6 +44,13 @@ type compareOptions struct {
 	out        string
 	force      bool
 	configPath *string
+
+	devicesList string         // --devices as given
+	devices     []torch.Device // the devices to train on at once; nil: --device alone
+	shardSpec   string         // --shard as given
+	shard       int            // this shard, from 1; 0 without --shard
+	shards      int            // the number of shards; 0 without --shard
+	workerJob   string         // hidden: run as a worker of a parallel compare (see compare_worker.go)
 }
 
 // compareDataFlags maps the config file's data keys to flags of "fkd compare".
@@ -56,8 +63,14 @@ func compareFlags(fs *pflag.FlagSet, o *compareOptions) {
 	fs.StringVar(&o.out, "out", "report", "directory of the report; the runs go to its runs/ subdirectory")
 	fs.BoolVar(&o.force, "force", false, "train every model afresh, even when a finished run with the same settings exists")
 	fs.StringVar(&o.data, "train", "data/training.csv", "Kaggle training data: training.csv or a zip holding it")
+	fs.StringVar(&o.devicesList, "devices", "", `train models side by side, one per device: "cuda:0,cuda:1"; "cpu,cpu" shares the CPU threads out (replaces --device)`)
+	fs.StringVar(&o.shardSpec, "shard", "", `train only shard I of N (I/N, I from 1): every N-th model, so N machines share one comparison in --out; then "fkd report OUT" merges them`)
 	trainingFlags(fs, c, &o.loss)
 	o.configPath = addConfigFlag(fs)
+	fs.StringVar(&o.workerJob, "worker-job", "", "a job of a parallel compare, for fkd compare's own use")
+	if err := fs.MarkHidden("worker-job"); err != nil {
+		panic("fkd: " + err.Error())
+	}
 	markPaths(fs, "train", "out")
 }
 
@@ -65,6 +78,9 @@ func runCompare(fs *pflag.FlagSet, args []string) error {
 	var o compareOptions
 	if err := o.setup(fs, args); err != nil {
 		return err
+	}
+	if o.workerJob != "" {
+		return runCompareWorker(&o)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -89,6 +105,9 @@ func (o *compareOptions) setup(fs *pflag.FlagSet, args []string) error {
 	if fs.NArg() != 0 {
 		return usagef("unexpected arguments %q (name the models with --models)", fs.Args())
 	}
+	if o.workerJob != "" {
+		return nil // a worker of a parallel compare: its job holds every setting
+	}
 	if err := applyConfig(fs, "compare", *o.configPath, fs.Changed("config"), compareDataFlags); err != nil {
 		return err
 	}
@@ -102,6 +121,16 @@ func (o *compareOptions) setup(fs *pflag.FlagSet, args []string) error {
 	}
 	if o.cfg.Holdout == 0 {
 		return usagef("--holdout 0: a comparison needs hold-out faces to score the models on")
+	}
+	if o.devicesList != "" {
+		if o.devices, err = parseDevices(o.devicesList); err != nil {
+			return usagef("--devices: %v", err)
+		}
+	}
+	if o.shardSpec != "" {
+		if o.shard, o.shards, err = parseShard(o.shardSpec); err != nil {
+			return usagef("--shard %v", err)
+		}
 	}
 	for _, s := range o.specs {
 		c := o.runConfig(s)
@@ -160,7 +189,25 @@ func (o *compareOptions) runConfig(spec string) train.Config {
 	c.Model = spec
 	c.Out = filepath.Join(o.runDir(spec), "model.pt")
 	c.Checkpoint = ""
+	if len(o.devices) == 1 {
+		c.Device = o.devices[0].String()
+	}
 	return c
+}
+
+// shardSpecs returns the model specs this compare trains: all of them, or
+// with --shard every N-th from the I-th.
+func (o *compareOptions) shardSpecs() []string {
+	if o.shards == 0 {
+		return o.specs
+	}
+	var mine []string
+	for k, s := range o.specs {
+		if shardOf(k, o.shards) == o.shard {
+			mine = append(mine, s)
+		}
+	}
+	return mine
 }
 
 // settingsIgnored are the Config fields two runs may differ in and still
@@ -284,10 +331,19 @@ func (o *compareOptions) run(ctx context.Context, env *reportEnv) error {
 		return fmt.Errorf("a hold-out fraction of %v of %d faces holds out none", o.cfg.Holdout, set.Len())
 	}
 
+	if err := o.writeManifest(); err != nil {
+		return err
+	}
+	mine := o.shardSpecs()
+	if len(mine) == 0 {
+		fmt.Fprintf(env.stderr, "shard %d/%d: no model falls to it (%d models over %d shards); nothing to train\n",
+			o.shard, o.shards, len(o.specs), o.shards)
+		return nil
+	}
 	var jobs []compareJob
 	var runs []string
 	totalEpochs := 0
-	for _, spec := range o.specs {
+	for _, spec := range mine {
 		cfg := o.runConfig(spec)
 		p, why := o.planRun(cfg, len(trainIdx), len(holdIdx))
 		j := compareJob{cfg: cfg, plan: p}
@@ -311,16 +367,29 @@ func (o *compareOptions) run(ctx context.Context, env *reportEnv) error {
 	}
 
 	if totalEpochs > 0 {
-		if err := o.trainAll(ctx, env, set, jobs, totalEpochs); err != nil {
+		trainJobs := o.trainAll
+		if len(o.devices) > 1 {
+			trainJobs = o.trainParallel
+		}
+		if err := trainJobs(ctx, env, set, jobs, totalEpochs); err != nil {
 			return err
 		}
 	}
-	dev, err := torch.ParseDevice(o.cfg.Device)
+	if o.shards > 0 {
+		fmt.Fprintf(env.stdout, "shard %d/%d done: %d of the %d models are in %s; when every shard is done, merge them with: fkd report %s\n",
+			o.shard, o.shards, len(mine), len(o.specs), filepath.Join(o.out, "runs"), o.out)
+		return nil
+	}
+	dev := o.cfg.Device
+	if len(o.devices) > 0 {
+		dev = o.devices[0].String()
+	}
+	evalDev, err := torch.ParseDevice(dev)
 	if err != nil {
 		return err
 	}
 	torch.SetNumThreads(o.cfg.Threads)
-	return env.build(set, filepath.Base(o.data), runs, o.out, dev)
+	return env.build(set, filepath.Base(o.data), reportRuns(runs...), o.out, evalDev)
 }
 
 // trainAll trains the jobs that need it, one after the other, showing the

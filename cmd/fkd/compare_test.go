@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"image/png"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -194,7 +195,7 @@ func TestCompareTrainsReportsAndReuses(t *testing.T) {
 	env := &reportEnv{stdout: new(bytes.Buffer), stderr: new(bytes.Buffer)}
 	set := mustReadTraining(t, trainPath)
 	dirs := []string{runs["cnn3:width=4"], runs["tinyresnet:dropout=0,width=4"]}
-	if err := env.build(set, filepath.Base(trainPath), dirs, again, torch.CPU); err != nil {
+	if err := env.build(set, filepath.Base(trainPath), reportRuns(dirs...), again, torch.CPU); err != nil {
 		t.Fatal(err)
 	}
 	for label, dir := range runs {
@@ -251,6 +252,17 @@ func TestCompareUsage(t *testing.T) {
 		{"twice", []string{"--models", "cnn3,fpn,cnn3"}, "given twice"},
 		{"bad loss", []string{"--loss", "l1"}, "--loss"},
 		{"bad epochs", []string{"--epochs", "0"}, "epochs 0"},
+		{"no such GPU", []string{"--devices", "cpu,cuda:64"}, `--devices: device "cuda:64"`},
+		{"GPU twice", []string{"--devices", "cuda:0,cuda:1,cuda:0"}, "cuda:0 is named twice"},
+		{"GPU twice by two names", []string{"--devices", "cuda,cuda:0"}, "cuda:0 is named twice"},
+		{"empty device", []string{"--devices", "cpu,,cpu"}, "empty device"},
+		{"unknown device", []string{"--devices", "gpu0"}, `device "gpu0": want cpu, cuda or cuda:N`},
+		{"bad GPU number", []string{"--devices", "cuda:x"}, "want cuda:N"},
+		{"shard past the last", []string{"--shard", "3/2"}, "no shard 3 of 2"},
+		{"shard 0", []string{"--shard", "0/2"}, "no shard 0 of 2"},
+		{"no shards", []string{"--shard", "1/0"}, "at least 1"},
+		{"shard not I/N", []string{"--shard", "2"}, "want I/N"},
+		{"shard not numbers", []string{"--shard", "a/b"}, "want I/N"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -304,5 +316,137 @@ func TestSettingsDiffer(t *testing.T) {
 				t.Errorf("settingsDiffer = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// reportTable returns the Markdown table rows of the report at dir, the
+// time columns blanked (they measure the machine, not the runs).
+func reportTable(t *testing.T, dir string) [][]string {
+	t.Helper()
+	md, err := os.ReadFile(filepath.Join(dir, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows [][]string
+	for _, line := range strings.Split(string(md), "\n") {
+		cells := strings.Split(strings.Trim(line, "| "), " | ")
+		if len(cells) != len(reportColumns) || cells[0] == reportColumns[0] || strings.HasPrefix(cells[1], "---") {
+			continue
+		}
+		for i, col := range reportColumns {
+			if col == "train time" || col == "time per epoch" {
+				cells[i] = ""
+			}
+		}
+		rows = append(rows, cells)
+	}
+	return rows
+}
+
+func TestCompareDevicesAndShards(t *testing.T) {
+	trainPath, _, _, _ := writeBaselineFiles(t)
+	tmp := t.TempDir()
+	args := func(out string, more ...string) []string {
+		return append([]string{
+			"--models", "cnn3:width=4,cnn3:width=6", "--epochs", "2", "--batch", "16",
+			"--holdout", "0.2", "--train", trainPath, "--out", out,
+		}, more...)
+	}
+
+	// Two CPU workers side by side, a thread each, in one comparison.
+	whole := filepath.Join(tmp, "whole")
+	log := runCompareCmd(t, args(whole, "--devices", "cpu,cpu", "--threads", "2")...)
+	for _, want := range []string{"on 2 devices at once: cpu 1 (1 thread), cpu 2 (1 thread)", "models 2/2 done"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the log lacks %q:\n%s", want, log)
+		}
+	}
+	for _, label := range []string{"cnn3:width=4", "cnn3:width=6"} {
+		checkRowMatchesHistory(t, whole, label, filepath.Join(whole, "runs", strings.ReplaceAll(strings.ReplaceAll(label, ":", "_"), "=", "-")))
+	}
+
+	// The same comparison by two shards, one thread each, merged by fkd
+	// report: the same table.
+	sharded := filepath.Join(tmp, "sharded")
+	for _, shard := range []string{"1/2", "2/2"} {
+		log := runCompareCmd(t, args(sharded, "--shard", shard, "--device", "cpu", "--threads", "1")...)
+		if !strings.Contains(log, "shard "+shard+" done: 1 of the 2 models") {
+			t.Errorf("shard %s: no line saying it is done:\n%s", shard, log)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(sharded, "README.md")); err == nil {
+		t.Errorf("a shard wrote a report")
+	}
+	if status, msg := runQuiet("report", sharded, "--device", "cpu", "--threads", "1"); status != 0 {
+		t.Fatalf("fkd report: status %d: %s", status, msg)
+	}
+	if a, b := reportTable(t, whole), reportTable(t, sharded); !slices.EqualFunc(a, b, slices.Equal) {
+		t.Errorf("the sharded report's table\n%q\ndiffers from the whole comparison's\n%q", b, a)
+	}
+
+	// A shard with other models in the same folder is refused.
+	var o compareOptions
+	if err := o.setup(pflag.NewFlagSet("compare", pflag.ContinueOnError), args(sharded, "--shard", "1/2", "--models", "cnn3:width=5")); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.run(context.Background(), &reportEnv{stdout: io.Discard, stderr: io.Discard}); err == nil || !strings.Contains(err.Error(), "lists another comparison") {
+		t.Errorf("a shard of another comparison: error %v", err)
+	}
+
+	// Shard 2 killed in its second epoch: a checkpoint, a history of one
+	// epoch and no model. The report names it and reports the rest.
+	killed := filepath.Join(sharded, "runs", "cnn3_width-6")
+	h, err := readHistory(filepath.Join(killed, "model.history.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Stopped, h.Epochs = "", h.Epochs[:1]
+	if err := train.WriteHistory(filepath.Join(killed, "model.history.json"), h); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(killed, "model.pt")); err != nil {
+		t.Fatal(err)
+	}
+	partial := filepath.Join(tmp, "partial")
+	status, msg := runReportCmd(t, sharded, "--out", partial, "--device", "cpu", "--threads", "1")
+	want := "left out of the report: cnn3:width=6 (shard 2/2) in " + killed + ": unfinished history (1 of 2 epochs), no model (model.pt), a checkpoint"
+	if status != 0 || !strings.Contains(msg, want) || strings.Count(msg, "left out of the report") != 1 {
+		t.Errorf("fkd report with a killed shard: status %d, stderr\n%s\nwant status 0 and one line with %q", status, msg, want)
+	}
+	rows := reportTable(t, partial)
+	if len(rows) != 3 || rows[0][0] != "cnn3:width=4" {
+		t.Errorf("the partial report's table is %q, want cnn3:width=4 and the baselines", rows)
+	}
+	if md, _ := os.ReadFile(filepath.Join(partial, "README.md")); !strings.Contains(string(md), "Not in this report") {
+		t.Errorf("the partial report does not name the missing run:\n%s", md)
+	}
+}
+
+func TestDevicesAndShardParsing(t *testing.T) {
+	if got := threadShares(5, 2); !slices.Equal(got, []int{3, 2}) {
+		t.Errorf("threadShares(5, 2) = %v", got)
+	}
+	if got := threadShares(1, 3); !slices.Equal(got, []int{1, 1, 1}) {
+		t.Errorf("threadShares(1, 3) = %v", got)
+	}
+	devs, err := parseDevices(" CPU ,cpu")
+	if err != nil || !slices.Equal(deviceLabels(devs), []string{"cpu 1", "cpu 2"}) {
+		t.Errorf("parseDevices(cpu,cpu) = %v, %v", devs, err)
+	}
+	tests := []struct {
+		spec string
+		i, n int
+	}{{"1/1", 1, 1}, {"2/3", 2, 3}, {" 3 / 3 ", 3, 3}}
+	for _, tt := range tests {
+		if i, n, err := parseShard(tt.spec); i != tt.i || n != tt.n || err != nil {
+			t.Errorf("parseShard(%q) = %d, %d, %v", tt.spec, i, n, err)
+		}
+	}
+	var got []int
+	for k := range 5 {
+		got = append(got, shardOf(k, 2))
+	}
+	if !slices.Equal(got, []int{1, 2, 1, 2, 1}) {
+		t.Errorf("shards of 5 models over 2: %v", got)
 	}
 }

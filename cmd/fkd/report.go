@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -31,7 +32,7 @@ func init() {
 	register(&command{
 		name:    "report",
 		summary: "rebuild the model comparison report (charts, index.html, README.md) from finished runs, without training",
-		usage:   "RUN... [--train FILE] [--out DIR] [flags]   (RUN: a run's directory or its model file)",
+		usage:   "RUN... [--train FILE] [--out DIR] [flags]   (RUN: a run's directory, its model file, or the --out of fkd compare, whose shards it merges)",
 		run:     runReport,
 	})
 }
@@ -43,7 +44,8 @@ type reportOptions struct {
 	device     string
 	threads    int
 	configPath *string
-	runs       []string
+	runs       []reportRun
+	dev        torch.Device
 }
 
 // reportDataFlags maps the config file's data keys to flags of "fkd report".
@@ -51,6 +53,15 @@ var reportDataFlags = map[string]string{"train": "train"}
 
 func runReport(fs *pflag.FlagSet, args []string) error {
 	var o reportOptions
+	if err := o.setup(fs, args); err != nil {
+		return err
+	}
+	return o.run(newReportEnv(os.Stdout, os.Stderr))
+}
+
+// setup parses the command line and the config file, finds the runs and
+// checks the settings.
+func (o *reportOptions) setup(fs *pflag.FlagSet, args []string) error {
 	fs.StringVar(&o.data, "train", "data/training.csv", "the Kaggle training data the runs were trained on (training.csv or a zip holding it)")
 	fs.StringVar(&o.out, "out", "report", "directory of the report")
 	fs.StringVar(&o.device, "device", "auto", "auto, cpu, cuda or cuda:N, for evaluating the models")
@@ -61,27 +72,99 @@ func runReport(fs *pflag.FlagSet, args []string) error {
 		return err
 	}
 	if fs.NArg() == 0 {
-		return usagef("name at least one run: its directory or its model file")
+		return usagef("name at least one run: its directory or its model file, or the --out of fkd compare")
 	}
-	o.runs = fs.Args()
+	given := commandLineFlags(fs)
 	if err := applyConfig(fs, "report", *o.configPath, fs.Changed("config"), reportDataFlags); err != nil {
 		return err
+	}
+	runs, comparisons, err := expandRuns(fs.Args())
+	if err != nil {
+		return err
+	}
+	if len(comparisons) == 1 {
+		// A comparison's report goes beside its runs, and is made on the
+		// data they were trained on, unless the command line says otherwise.
+		if !given["out"] {
+			o.out = comparisons[0].dir
+		}
+		if !given["train"] && isFile(comparisons[0].m.Train) {
+			o.data = comparisons[0].m.Train
+		}
 	}
 	if o.threads < 0 {
 		return usagef("--threads %d is negative", o.threads)
 	}
-	dev, err := torch.ParseDevice(o.device)
-	if err != nil {
+	o.runs = runs
+	if o.dev, err = torch.ParseDevice(o.device); err != nil {
 		return usagef("--device: %v", err)
 	}
+	return nil
+}
+
+// run writes the report.
+func (o *reportOptions) run(env *reportEnv) error {
 	torch.SetNumThreads(o.threads)
 	set, rep, err := dataset.ReadTraining(o.data, dataset.ReadOptions{})
 	if err != nil {
 		return err
 	}
-	env := newReportEnv(os.Stdout, os.Stderr)
 	fmt.Fprintf(env.stderr, "read %s: %d faces, %d with all keypoints\n", rep.Source, rep.Read, rep.Complete)
-	return env.build(set, filepath.Base(o.data), o.runs, o.out, dev)
+	return env.build(set, filepath.Base(o.data), o.runs, o.out, o.dev)
+}
+
+func isFile(path string) bool {
+	info, err := os.Stat(path)
+	return err == nil && info.Mode().IsRegular()
+}
+
+// reportRun is a run named for a report.
+type reportRun struct {
+	path string // its directory or model file
+	// listed marks a run that a comparison's manifest lists: one that is
+	// missing or unfinished is left out of the report with a note, as a
+	// shard may not have made it yet. spec and shard then say what it is
+	// and which shard trains it ("shard 2/3"; "" without shards).
+	listed      bool
+	spec, shard string
+}
+
+// reportRuns names runs by their directories or model files.
+func reportRuns(paths ...string) []reportRun {
+	runs := make([]reportRun, len(paths))
+	for i, p := range paths {
+		runs[i] = reportRun{path: p}
+	}
+	return runs
+}
+
+// comparison is the directory of an fkd compare, with its manifest.
+type comparison struct {
+	dir string
+	m   *compareManifest
+}
+
+// expandRuns turns the report's arguments into runs: a comparison's
+// directory (holding compare.json) stands for every run of its manifest,
+// in order, anything else for itself.
+func expandRuns(args []string) ([]reportRun, []comparison, error) {
+	var runs []reportRun
+	var comps []comparison
+	for _, a := range args {
+		m, err := readManifest(a)
+		switch {
+		case errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
+			runs = append(runs, reportRun{path: a})
+			continue
+		case err != nil:
+			return nil, nil, err
+		}
+		comps = append(comps, comparison{a, m})
+		for k, spec := range m.Models {
+			runs = append(runs, reportRun{path: filepath.Join(a, filepath.FromSlash(m.Runs[k])), listed: true, spec: spec, shard: m.shardLabel(k)})
+		}
+	}
+	return runs, comps, nil
 }
 
 // reportEnv is where a report's progress goes.
@@ -135,8 +218,49 @@ func readHistory(path string) (*train.History, error) {
 	return &h, nil
 }
 
+// incompleteError says what a run lacks to be reported: it was killed,
+// or has not finished, or not started.
+type incompleteError struct{ msg string }
+
+func (e *incompleteError) Error() string { return e.msg }
+
+// incomplete describes what a run listed by a comparison lacks, or returns
+// "" when it looks finished and finishedHistory should judge it.
+func incomplete(r reportRun) string {
+	model, histPath, err := runFiles(r.path)
+	if err != nil {
+		return "not started: no run directory"
+	}
+	var missing []string
+	h, herr := readHistory(histPath)
+	switch {
+	case herr != nil:
+		missing = append(missing, "no history ("+filepath.Base(histPath)+")")
+	case h.Stopped == "":
+		missing = append(missing, fmt.Sprintf("unfinished history (%d of %d epochs)", len(h.Epochs), h.Config.Epochs))
+	}
+	if !isFile(model) {
+		missing = append(missing, "no model ("+filepath.Base(model)+")")
+	}
+	if len(missing) == 0 {
+		return ""
+	}
+	ckPath := (&train.Config{Out: model}).CheckpointPath()
+	ck, err := train.ReadCheckpoint(ckPath)
+	switch {
+	case err != nil:
+		missing = append(missing, "no checkpoint")
+	case ck.Progress.Step == 0:
+		missing = append(missing, fmt.Sprintf("a checkpoint after epoch %d (%s)", ck.Progress.Epoch, filepath.Base(ckPath)))
+	default:
+		missing = append(missing, fmt.Sprintf("a checkpoint in epoch %d after step %d (%s)", ck.Progress.Epoch+1, ck.Progress.Step, filepath.Base(ckPath)))
+	}
+	return strings.Join(missing, ", ") + "; the same fkd compare continues it"
+}
+
 // finishedHistory reads the history of a run and checks that training
-// ended and that the run held faces out.
+// ended and that the run held faces out. A run that has not finished
+// gives an *incompleteError.
 func finishedHistory(run string) (model string, h *train.History, err error) {
 	model, histPath, err := runFiles(run)
 	if err != nil {
@@ -151,8 +275,8 @@ func finishedHistory(run string) (model string, h *train.History, err error) {
 	}
 	switch {
 	case h.Stopped == "":
-		return "", nil, fmt.Errorf("run %s is unfinished (%d of %d epochs): resume it with fkd train --resume first",
-			run, len(h.Epochs), h.Config.Epochs)
+		return "", nil, &incompleteError{fmt.Sprintf("run %s is unfinished (%d of %d epochs): resume it with fkd train --resume, or run its fkd compare again",
+			run, len(h.Epochs), h.Config.Epochs)}
 	case h.Config.Holdout == 0:
 		return "", nil, fmt.Errorf("run %s held no faces out, so it cannot be compared on a hold-out part", run)
 	case len(h.Epochs) == 0:
@@ -195,27 +319,56 @@ type report struct {
 	TrainFaces, HoldFaces int
 	Models                []*modelScore // trained models, in the order given
 	Baselines             []*modelScore // mean, then patch search
+	Missing               []string      // the runs left out, each with what it lacks
 	hold                  *dataset.Set
 }
 
 // build evaluates the finished runs on their shared hold-out part of set,
 // scores the baselines on the same split, and writes the report to dir.
-func (e *reportEnv) build(set *dataset.Set, dataName string, runs []string, dir string, dev torch.Device) error {
+//
+// A run that is unfinished, or one a comparison lists that is missing or
+// incomplete (a shard killed or still at work), is left out with a line
+// on stderr saying what it lacks, and the report names it; the others are
+// reported. Only when none is left is that an error.
+func (e *reportEnv) build(set *dataset.Set, dataName string, runs []reportRun, dir string, dev torch.Device) error {
 	type found struct {
+		path  string
 		model string
 		h     *train.History
 	}
 	var rs []found
+	var missing []string
 	for _, run := range runs {
-		model, h, err := finishedHistory(run)
+		if run.listed {
+			if what := incomplete(run); what != "" {
+				name := run.spec
+				if run.shard != "" {
+					name += " (" + run.shard + ")"
+				}
+				missing = append(missing, fmt.Sprintf("%s in %s: %s", name, run.path, what))
+				continue
+			}
+		}
+		model, h, err := finishedHistory(run.path)
+		var ie *incompleteError
+		if errors.As(err, &ie) {
+			missing = append(missing, ie.msg)
+			continue
+		}
 		if err != nil {
 			return err
 		}
 		if len(rs) > 0 && (h.Config.Holdout != rs[0].h.Config.Holdout || h.Config.Seed != rs[0].h.Config.Seed) {
 			return fmt.Errorf("runs %s and %s held out different faces (fraction %v seed %d, fraction %v seed %d): compare runs made with the same --holdout and --seed",
-				runs[0], run, rs[0].h.Config.Holdout, rs[0].h.Config.Seed, h.Config.Holdout, h.Config.Seed)
+				rs[0].path, run.path, rs[0].h.Config.Holdout, rs[0].h.Config.Seed, h.Config.Holdout, h.Config.Seed)
 		}
-		rs = append(rs, found{model, h})
+		rs = append(rs, found{run.path, model, h})
+	}
+	if len(rs) == 0 {
+		return fmt.Errorf("no finished run to report: %s", strings.Join(missing, "; "))
+	}
+	for _, m := range missing {
+		fmt.Fprintf(e.stderr, "left out of the report: %s\n", m)
 	}
 	cfg := rs[0].h.Config
 	trainIdx, holdIdx := dataset.Split(set, cfg.Holdout, cfg.Seed)
@@ -225,9 +378,14 @@ func (e *reportEnv) build(set *dataset.Set, dataName string, runs []string, dir 
 	r := &report{
 		Data: dataName, Holdout: cfg.Holdout, Seed: cfg.Seed,
 		TrainFaces: len(trainIdx), HoldFaces: len(holdIdx),
-		hold: set.Subset(holdIdx),
+		hold:    set.Subset(holdIdx),
+		Missing: missing,
 	}
-	labels := runLabels(runs, func(i int) string { return rs[i].h.Config.Model })
+	paths := make([]string, len(rs))
+	for i, f := range rs {
+		paths[i] = f.path
+	}
+	labels := runLabels(paths, func(i int) string { return rs[i].h.Config.Model })
 	for i, f := range rs {
 		s, err := e.scoreRun(f.model, f.h, r, dev)
 		if err != nil {
@@ -254,7 +412,13 @@ func (e *reportEnv) build(set *dataset.Set, dataName string, runs []string, dir 
 		return err
 	}
 	fmt.Fprintf(e.stdout, "wrote %s: index.html, README.md and %d charts\n", dir, len(files))
-	return r.writeTable(e.stdout)
+	if err := r.writeTable(e.stdout); err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(e.stdout, "not in the report: %d unfinished run%s (named above and in the report)\n", len(missing), plural(len(missing)))
+	}
+	return nil
 }
 
 // runLabels names each run by its model spec, adding the run's directory
@@ -661,7 +825,11 @@ code { font-size: 0.9em; }
 <tr>{{range .Columns}}<th>{{.}}</th>{{end}}</tr>
 {{range .Rows}}<tr{{if .Baseline}} class="baseline"{{end}}>{{range $i, $c := .Cells}}{{if $i}}<td class="n">{{else}}<td>{{end}}{{$c}}</td>{{end}}</tr>
 {{end}}</table>
-<h2>Training settings</h2>
+{{if .Missing}}<p>Not in this report, as their runs have not finished:</p>
+<ul>
+{{range .Missing}}<li>{{.}}</li>
+{{end}}</ul>
+{{end}}<h2>Training settings</h2>
 <ul>
 {{range .Settings}}<li>{{.}}</li>
 {{end}}</ul>
@@ -692,9 +860,10 @@ func (r *report) writeHTML(path string, files []chartFile) error {
 		Summary  string
 		Columns  []string
 		Rows     []htmlRow
+		Missing  []string
 		Settings []string
 		Charts   []chartFile
-	}{r.summary(), reportColumns, rows, set, files}
+	}{r.summary(), reportColumns, rows, r.Missing, set, files}
 	return atomicfile.Write(path, func(w io.Writer) error { return reportHTML.Execute(w, data) })
 }
 
@@ -705,6 +874,12 @@ func (r *report) writeMarkdown(path string, files []chartFile) error {
 		fmt.Fprintf(w, "| %s |\n| --- |%s\n", strings.Join(reportColumns, " | "), strings.Repeat(" ---: |", len(reportColumns)-1))
 		for _, row := range r.tableRows() {
 			fmt.Fprintf(w, "| %s |\n", strings.Join(row, " | "))
+		}
+		if len(r.Missing) > 0 {
+			fmt.Fprintf(w, "\nNot in this report, as their runs have not finished:\n\n")
+			for _, m := range r.Missing {
+				fmt.Fprintf(w, "- %s\n", m)
+			}
 		}
 		fmt.Fprintf(w, "\n## Training settings\n\n")
 		for _, m := range r.Models {

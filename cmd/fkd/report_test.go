@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/pflag"
+
 	"github.com/fkd-project/fkd/train"
 )
 
@@ -62,6 +64,13 @@ func TestReportAndPlotCommands(t *testing.T) {
 	checkRowMatchesHistory(t, out, "cnn3:width=4", a)
 	checkReportPNG(t, filepath.Join(out, "landmarks.png"), landmarksW, landmarksH)
 
+	// An unfinished run beside a finished one is left out, and named.
+	status, msg := runReportCmd(t, a, unfinished, "--train", trainPath, "--out", filepath.Join(tmp, "part"), "--device", "cpu")
+	if want := "left out of the report: run " + unfinished + " is unfinished (1 of 2 epochs)"; status != 0 || !strings.Contains(msg, want) {
+		t.Errorf("fkd report with an unfinished run: status %d, stderr %q; want 0 and %q", status, msg, want)
+	}
+	checkRowMatchesHistory(t, filepath.Join(tmp, "part"), "cnn3:width=4", a)
+
 	curves := filepath.Join(tmp, "curves.png")
 	if status, msg := runQuiet("plot", "curves", unfinished, "--out", curves, "--width", "500", "--height", "300"); status != 0 {
 		t.Fatalf("fkd plot curves: status %d: %s", status, msg)
@@ -80,7 +89,7 @@ func TestReportAndPlotCommands(t *testing.T) {
 		{"no runs", []string{"report", "--train", trainPath}, "at least one run"},
 		{"missing run", []string{"report", filepath.Join(tmp, "nowhere"), "--train", trainPath}, "nowhere"},
 		{"not a run", []string{"report", out, "--train", trainPath}, "has no history"},
-		{"unfinished", []string{"report", a, unfinished, "--train", trainPath}, "unfinished (1 of 2 epochs)"},
+		{"only unfinished", []string{"report", unfinished, "--train", trainPath}, "no finished run to report: run " + unfinished + " is unfinished (1 of 2 epochs)"},
 		{"other split", []string{"report", a, b, "--train", trainPath}, "held out different faces"},
 		{"plot what", []string{"plot", "bars", a}, "want curves or landmarks"},
 		{"plot unfinished landmarks", []string{"plot", "landmarks", unfinished, "--train", trainPath}, "unfinished"},
@@ -132,4 +141,19 @@ func TestSettingsLine(t *testing.T) {
 			t.Errorf("settings %q show %q", got, unwanted)
 		}
 	}
+}
+
+// runReportCmd runs "fkd report" with args and returns its status and
+// output, stdout and stderr together.
+func runReportCmd(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	var o reportOptions
+	if err := o.setup(pflag.NewFlagSet("report", pflag.ContinueOnError), args); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := o.run(&reportEnv{stdout: &out, stderr: &out}); err != nil {
+		return 1, out.String() + err.Error() + "\n"
+	}
+	return 0, out.String()
 }
