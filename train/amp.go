@@ -29,20 +29,10 @@ const (
 func newLossScaler() *lossScaler { return &lossScaler{scale: lossScalerInit} }
 
 // unscale divides the gradients of params by the scale and reports whether
-// they are all finite, updating the scale.
+// they are all finite, updating the scale. It checks every gradient in one
+// call, with one read back from the device.
 func (s *lossScaler) unscale(params []*torch.Tensor) bool {
-	finite := true
-	for _, p := range params {
-		g := p.Grad()
-		if g == nil {
-			continue
-		}
-		g.MulScalarInPlace(1 / s.scale)
-		if finite && g.IsFinite().All().Item() == 0 {
-			finite = false
-		}
-	}
-	if !finite {
+	if torch.UnscaleGrads(params, 1/s.scale) {
 		s.scale /= 2
 		s.clean = 0
 		return false

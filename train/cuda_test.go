@@ -72,13 +72,20 @@ func stepRunner(t *testing.T, cfg Config, m models.Model, dev torch.Device, set 
 // counters as the training loop does.
 func (r *runner) testStep(t *testing.T, idx []int64) float64 {
 	t.Helper()
-	loss, err := r.trainStep(idx)
+	if r.sums == nil {
+		r.startSums()
+	}
+	before := r.running.LossSum
+	err := r.trainStep(idx)
+	if err == nil {
+		err = r.readSums()
+	}
 	if err != nil {
 		t.Fatalf("on %v: %v", r.dev, err)
 	}
 	r.step++
 	r.global++
-	return loss
+	return (r.running.LossSum - before) / float64(len(idx))
 }
 
 // paramValues returns the trainable parameters' values, concatenated.

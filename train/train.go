@@ -35,6 +35,11 @@ type Options struct {
 	Progress io.Writer
 	// AfterStep, when set, is called after every optimiser step.
 	AfterStep func(StepInfo)
+	// ReadEvery is how often the epoch's running loss is read back from
+	// the training device, for the progress display and to notice a NaN
+	// or infinite loss; 0 means every 250 ms. Steps themselves never wait
+	// for the device.
+	ReadEvery time.Duration
 }
 
 // StepInfo describes an optimiser step just taken.
@@ -43,7 +48,7 @@ type StepInfo struct {
 	Step       int     // within the epoch, from 1
 	Steps      int     // steps per epoch
 	GlobalStep int     // steps of the whole run, this one included
-	Loss       float64 // the batch's loss
+	Loss       float64 // the epoch's mean loss as last read (see Options.ReadEvery); NaN before the first read
 	LR         float64 // the learning rate the step used
 }
 
@@ -78,8 +83,9 @@ func (e *InterruptedError) Error() string {
 }
 
 // NonFiniteLossError is returned by Run when a batch's loss is NaN or
-// infinite. The run stops before the step that would apply it; the last
-// checkpoint is left as it was.
+// infinite. The run notices it at the next read of the running loss
+// (Options.ReadEvery), at the latest at the end of the epoch, and stops
+// before it writes another checkpoint: the last one is left as it was.
 type NonFiniteLossError struct {
 	Loss        float64
 	Epoch, Step int    // from 1
@@ -257,6 +263,12 @@ type runner struct {
 	ckptWritten       bool      // whether ckptPath holds a checkpoint of this run
 	handedOver        bool      // whether the model went to the caller in a Result
 
+	// The epoch's running sums on the device (sums.go), and when and at
+	// how many faces they were last read.
+	sums      *torch.Tensor
+	lastRead  time.Time
+	readFaces int
+
 	// Progress, as checkpoints record it.
 	epoch, step, global int
 	top                 bestSoFar
@@ -347,6 +359,7 @@ func (r *runner) free() {
 	if r.best != nil {
 		r.best.Free()
 	}
+	r.sums.Free()
 	if r.model != nil && !r.handedOver {
 		r.model.Store().Free()
 	}
@@ -359,6 +372,7 @@ func (r *runner) loop(ctx context.Context) error {
 		order := epochOrder(r.cfg.Seed, r.epoch, r.train.n)
 		bar := r.newBar()
 		r.model.Store().Train()
+		r.startSums()
 		for r.step < r.steps {
 			if ctx.Err() != nil {
 				closeBar(bar)
@@ -367,7 +381,10 @@ func (r *runner) loop(ctx context.Context) error {
 			lo := r.step * r.cfg.Batch
 			idx := order[lo:min(lo+r.cfg.Batch, len(order))]
 			lr := r.sched.lr.LR(r.global)
-			loss, err := r.trainStep(idx)
+			err := r.trainStep(idx)
+			if err == nil {
+				err = r.readSumsEvery()
+			}
 			if err != nil {
 				closeBar(bar)
 				return err
@@ -375,14 +392,21 @@ func (r *runner) loop(ctx context.Context) error {
 			r.step++
 			r.global++
 			if bar != nil {
-				bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4g", r.epoch+1, r.cfg.Epochs, r.running.LossSum/float64(r.running.Faces)))
+				desc := fmt.Sprintf("epoch %d/%d", r.epoch+1, r.cfg.Epochs)
+				if l := r.runningLoss(); !math.IsNaN(l) {
+					desc += fmt.Sprintf(" loss %.4g", l)
+				}
+				bar.Describe(desc)
 				_ = bar.Add(1)
 			}
 			if r.opts.AfterStep != nil {
-				r.opts.AfterStep(StepInfo{Epoch: r.epoch + 1, Step: r.step, Steps: r.steps, GlobalStep: r.global, Loss: loss, LR: lr})
+				r.opts.AfterStep(StepInfo{Epoch: r.epoch + 1, Step: r.step, Steps: r.steps, GlobalStep: r.global, Loss: r.runningLoss(), LR: lr})
 			}
 		}
 		closeBar(bar)
+		if err := r.readSums(); err != nil {
+			return err
+		}
 		if err := r.endEpoch(start); err != nil {
 			return err
 		}
@@ -429,9 +453,7 @@ func (r *runner) forward(x *torch.Tensor) *torch.Tensor {
 	return pred.ToDType(torch.Float32)
 }
 
-func (r *runner) trainStep(idx []int64) (float64, error) {
-	var vals []float64
-	var nonFinite bool
+func (r *runner) trainStep(idx []int64) error {
 	err := torch.Catch(func() {
 		s := torch.NewScope()
 		defer s.Close()
@@ -443,11 +465,7 @@ func (r *runner) trainStep(idx []int64) (float64, error) {
 		pred := r.forward(x)
 		loss := MaskedLoss(r.cfg.Loss, pred, y, mask)
 		sse := pred.Detach().Sub(y).Square().Mul(mask).Sum()
-		vals = torch.Stack([]*torch.Tensor{loss.Detach(), sse, mask.Sum()}, 0).Float64s()
-		if math.IsNaN(vals[0]) || math.IsInf(vals[0], 0) {
-			nonFinite = true
-			return
-		}
+		r.addStep(loss, sse, mask.Sum(), len(idx), r.step+1)
 		if err := r.sched.apply(r.opt, r.global); err != nil {
 			panic(&torch.Error{Op: "schedule", Msg: err.Error()})
 		}
@@ -462,31 +480,23 @@ func (r *runner) trainStep(idx []int64) (float64, error) {
 			loss.Backward()
 		}
 		if r.cfg.ClipNorm > 0 {
-			optim.ClipGradNorm(r.opt.Params(), r.cfg.ClipNorm)
+			torch.ClipGradNormTensor(r.opt.Params(), r.cfg.ClipNorm)
 		}
 		r.opt.Step()
 		r.opt.ZeroGrad()
 	})
 	if err != nil {
-		return 0, fmt.Errorf("epoch %d step %d: %w", r.epoch+1, r.step+1, err)
+		return fmt.Errorf("epoch %d step %d: %w", r.epoch+1, r.step+1, err)
 	}
-	if nonFinite {
-		e := &NonFiniteLossError{Loss: vals[0], Epoch: r.epoch + 1, Step: r.step + 1}
-		if r.ckptWritten {
-			e.Checkpoint = r.ckptPath
-		}
-		return 0, e
-	}
-	n := len(idx)
-	r.running.LossSum += vals[0] * float64(n)
-	r.running.SSE += vals[1]
-	r.running.Coords += vals[2]
-	r.running.Faces += n
-	return vals[0], nil
+	r.running.Faces += len(idx)
+	return nil
 }
 
 // interrupt checkpoints the run mid-epoch.
 func (r *runner) interrupt(start time.Time) error {
+	if err := r.readSums(); err != nil {
+		return err
+	}
 	r.running.Seconds += time.Since(start).Seconds()
 	if err := r.writeCheckpoint(); err != nil {
 		return fmt.Errorf("interrupted, and the checkpoint could not be saved: %w", err)
@@ -558,22 +568,29 @@ func (r *runner) evaluate() (loss, rmsePx float64, err error) {
 	defer store.Train()
 	n := r.hold.n
 	batch := max(r.cfg.Batch, 128)
-	pred := make([]float32, 0, n*dataset.NumCoords)
+	var pred []float32
 	var lossSum, coords float64
+	// The batches' predictions and loss sums stay on the device until the
+	// last batch: two reads per evaluation, not two per batch.
 	err = torch.Catch(func() {
 		torch.NoGrad(func() {
-			for lo := 0; lo < n; lo += batch {
-				torch.WithScope(func() {
-					x, y, mask := r.hold.batch(span(lo, min(batch, n-lo)))
-					p := r.model.Forward(x)
-					l := MaskedLoss(r.cfg.Loss, p, y, mask)
-					c := mask.Sum()
-					v := torch.Stack([]*torch.Tensor{l.Mul(c), c}, 0).Float64s()
-					lossSum += v[0]
-					coords += v[1]
-					pred = append(pred, p.Float32s()...)
-				})
-			}
+			torch.WithScope(func() {
+				sums := torch.Zeros([]int64{2}, torch.Float64, r.dev)
+				var preds []*torch.Tensor
+				for lo := 0; lo < n; lo += batch {
+					torch.WithScope(func() {
+						x, y, mask := r.hold.batch(span(lo, min(batch, n-lo)))
+						p := r.model.Forward(x)
+						l := MaskedLoss(r.cfg.Loss, p, y, mask)
+						c := mask.Sum()
+						sums.AddInPlace(torch.Stack([]*torch.Tensor{l.Mul(c), c}, 0).ToDType(torch.Float64))
+						preds = append(preds, torch.Keep(p.ToDType(torch.Float32)))
+					})
+				}
+				pred = torch.Cat(preds, 0).Float32s()
+				v := sums.Float64s()
+				lossSum, coords = v[0], v[1]
+			})
 		})
 	})
 	if err != nil {
