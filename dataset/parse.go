@@ -348,8 +348,47 @@ func parseID(b []byte) (int, error) {
 // parsePixels parses space-separated grey levels into dst, which must
 // receive exactly len(dst) of them. This is the hot loop of reading.
 func parsePixels(dst []uint8, b []byte) error {
-	n := 0
-	i := 0
+	// Fast path for the usual text, grey levels of one to three digits one
+	// space apart, four bytes at a time; anything else (the last value,
+	// extra spaces, a bad value) is left to the careful loop, which goes on
+	// from where this stopped and reports errors.
+	n, i := 0, 0
+	for n < len(dst) && i+4 <= len(b) {
+		c0 := b[i] - '0'
+		if c0 > 9 {
+			break
+		}
+		c1 := b[i+1] - '0'
+		if c1 > 9 {
+			if b[i+1] != ' ' {
+				break
+			}
+			dst[n] = c0
+			n, i = n+1, i+2
+			continue
+		}
+		c2 := b[i+2] - '0'
+		if c2 > 9 {
+			if b[i+2] != ' ' {
+				break
+			}
+			dst[n] = c0*10 + c1
+			n, i = n+1, i+3
+			continue
+		}
+		v := uint(c0)*100 + uint(c1)*10 + uint(c2)
+		if b[i+3] != ' ' || v > 255 {
+			break
+		}
+		dst[n] = uint8(v)
+		n, i = n+1, i+4
+	}
+	return parsePixelsFrom(dst, b, n, i)
+}
+
+// parsePixelsFrom parses b[i:] into dst[n:], the first n grey levels
+// being parsed already.
+func parsePixelsFrom(dst []uint8, b []byte, n, i int) error {
 	for i < len(b) {
 		if b[i] == ' ' {
 			i++
