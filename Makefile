@@ -90,9 +90,10 @@ test: deps libtorch
 	$(WITH_LT) $(GO) vet ./...
 	$(WITH_LT) $(GO) test $(TEST_FLAGS) -timeout $(TEST_TIMEOUT) ./...
 
-# bench runs every bench/*/run.sh in turn; each prints its own table.
+# bench runs every bench/*/run.sh in turn but the GPU check (make
+# gpu-check); each prints its own table.
 bench: libtorch
-	@set -e; for s in bench/*/run.sh; do \
+	@set -e; for s in $(filter-out bench/gpu/run.sh,$(wildcard bench/*/run.sh)); do \
 		echo "== $$s"; \
 		$(WITH_LT) bash "$$s"; \
 	done

@@ -7,6 +7,10 @@ bench/torch/gostep/main.go) and step.cpp, written the ordinary PyTorch way
     step_ms median=<ms> min=<ms> loss_first=<loss> loss_last=<loss>
     tiny_add_ns <ns per call>
     threads=<n> libtorch=<version>
+
+--device cuda runs both on a CUDA GPU, as gostep --device cuda does: the
+net and batch are made on the CPU and moved there, and the tiny adds are
+timed as a run of calls followed by one torch.cuda.synchronize().
 """
 
 import argparse
@@ -51,14 +55,22 @@ def main():
     ap.add_argument("--size", type=int, default=96)
     ap.add_argument("--tiny", type=int, default=200000, help="one-element adds to time (0: skip)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     a = ap.parse_args()
+    dev = torch.device(a.device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit(f"step.py: --device {a.device}: this PyTorch ({torch.__version__}) sees no CUDA device")
+
+    def sync():
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
 
     torch.set_num_threads(a.threads if a.threads > 0 else len(os.sched_getaffinity(0)))
     torch.manual_seed(a.seed)
 
-    net = Net()
-    x = torch.randn(a.batch, 1, a.size, a.size)
-    y = torch.rand(a.batch, OUTPUTS)
+    net = Net().to(dev)
+    x = torch.randn(a.batch, 1, a.size, a.size).to(dev)
+    y = torch.rand(a.batch, OUTPUTS).to(dev)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
 
     times = []
@@ -79,13 +91,15 @@ def main():
     )
 
     if a.tiny > 0:
-        p = torch.full((1,), 1.0)
-        q = torch.full((1,), 2.0)
+        p = torch.full((1,), 1.0, device=dev)
+        q = torch.full((1,), 2.0, device=dev)
         for _ in range(1000):
             p + q
+        sync()
         start = time.perf_counter()
         for _ in range(a.tiny):
             p + q
+        sync()
         print(f"tiny_add_ns {(time.perf_counter() - start) * 1e9 / a.tiny:.1f}")
     print(f"threads={torch.get_num_threads()} libtorch={torch.__version__}")
 

@@ -11,12 +11,22 @@
 // three programs compute the same losses.
 //
 // It also times the per-call cost of a tiny op: adding two one-element
-// tensors.
+// tensors, as a training step runs ops (inside a scope, each result freed
+// when done: tiny_add_ns), and outside any scope, where each result also
+// gets the runtime cleanup that guards against a forgotten Free
+// (tiny_add_unscoped_ns).
+//
+// --device cuda runs both on a CUDA GPU: the parameters and batch are made
+// on the CPU as above and moved there. CUDA ops are asynchronous, so the
+// tiny adds are timed as a run of calls followed by one synchronisation
+// (reading the last sum back), and each step ends with one (reading its
+// loss).
 //
 // Output, one result per line, for run.sh to read:
 //
 //	step_ms median=<ms> min=<ms> loss_first=<loss> loss_last=<loss>
 //	tiny_add_ns <ns per call>
+//	tiny_add_unscoped_ns <ns per call>
 //	threads=<n> libtorch=<version> os_threads=<n>
 package main
 
@@ -42,14 +52,20 @@ func main() {
 	size := flag.Int64("size", 96, "image height and width")
 	tiny := flag.Int("tiny", 200000, "calls of the one-element add to time (0: skip)")
 	seed := flag.Uint64("seed", 1, "LibTorch random seed")
+	device := flag.String("device", "cpu", "where to run: cpu, cuda or cuda:N")
 	lockThread := flag.Bool("lock-thread", false, "keep the main goroutine on one OS thread for the whole run")
 	cpuProfile := flag.String("cpuprofile", "", "write a Go CPU profile to this file")
 	flag.Parse()
 	if *lockThread {
 		runtime.LockOSThread()
 	}
+	dev, err := torch.ParseDevice(*device)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gostep:", err)
+		os.Exit(1)
+	}
 	if err := profile(*cpuProfile, func() error {
-		return run(*threads, *warmup, *steps, *batch, *size, *tiny, *seed)
+		return run(dev, *threads, *warmup, *steps, *batch, *size, *tiny, *seed)
 	}); err != nil {
 		fmt.Fprintln(os.Stderr, "gostep:", err)
 		os.Exit(1)
@@ -77,16 +93,16 @@ func profile(path string, f func() error) error {
 	return ferr
 }
 
-func run(threads, warmup, steps int, batch, size int64, tiny int, seed uint64) error {
+func run(dev torch.Device, threads, warmup, steps int, batch, size int64, tiny int, seed uint64) error {
 	if steps < 1 || warmup < 0 || batch < 1 || size < 8 {
 		return fmt.Errorf("want steps >= 1, warmup >= 0, batch >= 1 and size >= 8")
 	}
 	torch.SetNumThreads(threads)
 	torch.ManualSeed(seed)
 
-	n := newNet()
-	x := torch.Randn([]int64{batch, 1, size, size}, torch.Float32, torch.CPU)
-	y := torch.Rand([]int64{batch, outputs}, torch.Float32, torch.CPU)
+	n := newNet(dev)
+	x := torch.Randn([]int64{batch, 1, size, size}, torch.Float32, torch.CPU).ToDevice(dev)
+	y := torch.Rand([]int64{batch, outputs}, torch.Float32, torch.CPU).ToDevice(dev)
 	adam := newAdam(n.params())
 
 	var times []float64
@@ -111,7 +127,8 @@ func run(threads, warmup, steps int, batch, size int64, tiny int, seed uint64) e
 		median(times), times[0], first, last)
 
 	if tiny > 0 {
-		fmt.Printf("tiny_add_ns %.1f\n", timeTinyAdd(tiny))
+		fmt.Printf("tiny_add_ns %.1f\n", timeTinyAdd(tiny, dev, true))
+		fmt.Printf("tiny_add_unscoped_ns %.1f\n", timeTinyAdd(tiny, dev, false))
 	}
 	fmt.Printf("threads=%d libtorch=%s os_threads=%d\n", torch.NumThreads(), torch.Version(), osThreads())
 	return nil
@@ -133,30 +150,33 @@ type net struct {
 	fcIn     int64 // features into the linear layer
 }
 
-func newNet() *net {
+// newNet makes the net's parameters on the CPU, so that every device
+// starts from the same values, and moves them to dev.
+func newNet(dev torch.Device) *net {
 	n := &net{}
 	in := int64(1)
 	for _, out := range []int64{16, 32, 64} {
-		w, b := uniformLayer([]int64{out, in, 3, 3}, in*9)
+		w, b := uniformLayer([]int64{out, in, 3, 3}, in*9, dev)
 		n.blocks = append(n.blocks, block{
 			weight: w, bias: b,
-			gamma:       param(torch.Ones([]int64{out}, torch.Float32, torch.CPU)),
-			beta:        param(torch.Zeros([]int64{out}, torch.Float32, torch.CPU)),
-			runningMean: torch.Zeros([]int64{out}, torch.Float32, torch.CPU),
-			runningVar:  torch.Ones([]int64{out}, torch.Float32, torch.CPU),
+			gamma:       param(torch.Ones([]int64{out}, torch.Float32, dev)),
+			beta:        param(torch.Zeros([]int64{out}, torch.Float32, dev)),
+			runningMean: torch.Zeros([]int64{out}, torch.Float32, dev),
+			runningVar:  torch.Ones([]int64{out}, torch.Float32, dev),
 		})
 		in = out
 	}
 	n.fcIn = in
-	n.fcW, n.fcB = uniformLayer([]int64{outputs, in}, in)
+	n.fcW, n.fcB = uniformLayer([]int64{outputs, in}, in, dev)
 	return n
 }
 
 // uniformLayer makes a weight and bias as PyTorch's nn.Conv2d and nn.Linear
 // initialise them: kaiming_uniform_ with a = √5 for the weight, then
 // U(-1/√fanIn, 1/√fanIn) for the bias. The arithmetic follows PyTorch's so
-// that the bounds agree to the last bit.
-func uniformLayer(shape []int64, fanIn int64) (w, b *torch.Tensor) {
+// that the bounds agree to the last bit. The values are drawn on the CPU
+// and the tensors moved to dev.
+func uniformLayer(shape []int64, fanIn int64, dev torch.Device) (w, b *torch.Tensor) {
 	a := math.Sqrt(5)
 	gain := math.Sqrt(2 / (1 + a*a))
 	bound := math.Sqrt(3) * (gain / math.Sqrt(float64(fanIn)))
@@ -165,10 +185,20 @@ func uniformLayer(shape []int64, fanIn int64) (w, b *torch.Tensor) {
 	b = torch.Zeros([]int64{shape[0]}, torch.Float32, torch.CPU)
 	bb := 1 / math.Sqrt(float64(fanIn))
 	b.Uniform(-bb, bb)
-	return param(w), param(b)
+	return param(toDevice(w, dev)), param(toDevice(b, dev))
 }
 
 func param(t *torch.Tensor) *torch.Tensor { return t.SetRequiresGrad(true) }
+
+// toDevice returns t on dev, freeing the CPU copy when it moves.
+func toDevice(t *torch.Tensor, dev torch.Device) *torch.Tensor {
+	if dev == torch.CPU {
+		return t
+	}
+	moved := t.ToDevice(dev)
+	t.Free()
+	return moved
+}
 
 func (n *net) params() []*torch.Tensor {
 	var ps []*torch.Tensor
@@ -199,8 +229,8 @@ type adam struct {
 func newAdam(params []*torch.Tensor) *adam {
 	a := &adam{params: params}
 	for _, p := range params {
-		a.m = append(a.m, torch.Zeros(p.Shape(), torch.Float32, torch.CPU))
-		a.v = append(a.v, torch.Zeros(p.Shape(), torch.Float32, torch.CPU))
+		a.m = append(a.m, torch.Zeros(p.Shape(), torch.Float32, p.Device()))
+		a.v = append(a.v, torch.Zeros(p.Shape(), torch.Float32, p.Device()))
 	}
 	return a
 }
@@ -219,17 +249,40 @@ func (n *net) trainStep(opt *adam, x, y *torch.Tensor) float64 {
 }
 
 // timeTinyAdd returns the mean wall time of one a+b on one-element
-// tensors, result freed at once, over calls calls.
-func timeTinyAdd(calls int) float64 {
-	a := torch.Full([]int64{1}, 1, torch.Float32, torch.CPU)
-	b := torch.Full([]int64{1}, 2, torch.Float32, torch.CPU)
-	for range 1000 { // warm up
-		a.Add(b).Free()
+// tensors on dev, result freed at once, over calls calls. On a CUDA device
+// the calls only queue kernels: the clock stops after the last sum has
+// been read back, which waits for all of them.
+func timeTinyAdd(calls int, dev torch.Device, scoped bool) float64 {
+	a := torch.Full([]int64{1}, 1, torch.Float32, dev)
+	b := torch.Full([]int64{1}, 2, torch.Float32, dev)
+	defer a.Free()
+	defer b.Free()
+	sync := func() {
+		if dev.IsCUDA() {
+			s := a.Add(b)
+			s.Item()
+			s.Free()
+		}
 	}
+	// adds makes n sums, each freed at once; scoped, inside a scope, as a
+	// training step does.
+	adds := func(n int) {
+		if scoped {
+			s := torch.NewScope()
+			defer s.Close()
+		}
+		for range n {
+			a.Add(b).Free()
+		}
+	}
+	const perScope = 1000
+	adds(perScope) // warm up
+	sync()
 	start := time.Now()
-	for range calls {
-		a.Add(b).Free()
+	for done := 0; done < calls; done += perScope {
+		adds(min(perScope, calls-done))
 	}
+	sync()
 	return float64(time.Since(start).Nanoseconds()) / float64(calls)
 }
 

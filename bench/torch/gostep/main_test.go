@@ -28,7 +28,7 @@ func TestMedian(t *testing.T) {
 // has the expected shape.
 func TestTrainStepFitsBatch(t *testing.T) {
 	torch.ManualSeed(3)
-	n := newNet()
+	n := newNet(torch.CPU)
 	x := torch.Randn([]int64{4, 1, 16, 16}, torch.Float32, torch.CPU)
 	y := torch.Rand([]int64{4, outputs}, torch.Float32, torch.CPU)
 
