@@ -5,19 +5,30 @@ import "C"
 
 import "runtime"
 
+// The element-wise helpers call the shim directly rather than through call:
+// out then stays on the stack, and the ops that run most often allocate
+// nothing but their Tensor.
+
 func (t *Tensor) unary(op C.int) *Tensor {
-	h := t.live()
-	return call(func(out **C.fkd_tensor) C.fkd_err { return C.fkd_unary(op, h, out) }, t)
+	var out *C.fkd_tensor
+	err := C.fkd_unary(op, t.live(), &out)
+	runtime.KeepAlive(t)
+	return result(err, out)
 }
 
 func (t *Tensor) binary(op C.int, o *Tensor) *Tensor {
-	a, b := t.live(), o.live()
-	return call(func(out **C.fkd_tensor) C.fkd_err { return C.fkd_binary(op, a, b, out) }, t, o)
+	var out *C.fkd_tensor
+	err := C.fkd_binary(op, t.live(), o.live(), &out)
+	runtime.KeepAlive(t)
+	runtime.KeepAlive(o)
+	return result(err, out)
 }
 
 func (t *Tensor) binaryScalar(op C.int, s float64) *Tensor {
-	a := t.live()
-	return call(func(out **C.fkd_tensor) C.fkd_err { return C.fkd_binary_scalar(op, a, C.double(s), out) }, t)
+	var out *C.fkd_tensor
+	err := C.fkd_binary_scalar(op, t.live(), C.double(s), &out)
+	runtime.KeepAlive(t)
+	return result(err, out)
 }
 
 // Element-wise arithmetic with broadcasting. Each returns a new tensor.

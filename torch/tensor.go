@@ -74,6 +74,14 @@ func call(f func(out **C.fkd_tensor) C.fkd_err, inputs ...*Tensor) *Tensor {
 	return wrap(out)
 }
 
+// result wraps the tensor a shim op returned, or panics with its error.
+func result(err C.fkd_err, out *C.fkd_tensor) *Tensor {
+	if err != nil {
+		panic(takeError(err))
+	}
+	return wrap(out)
+}
+
 // stale reports whether t's handle has been recycled since t was made: its
 // scope closed (or, for a handle Go owned, never: Go recycles only
 // unreachable ones).

@@ -32,7 +32,7 @@ func TestWriteEnv(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(string(got), "\n"), "\n")
 	want := []string{
 		`"-I/opt/it's here/include" "-I/opt/it's here/include/torch/csrc/api/include" -O2 -g`,
-		`"-L/opt/it's here/lib" "-Wl,-rpath,/opt/it's here/lib" -Wl,--no-as-needed -ltorch -ltorch_cuda -lc10_cuda -Wl,--as-needed -L/mine`,
+		`"-L/opt/it's here/lib" "-Wl,-rpath,/opt/it's here/lib" -Wl,--allow-shlib-undefined -Wl,--no-as-needed -ltorch -ltorch_cuda -lc10_cuda -Wl,--as-needed -L/mine`,
 		"1",
 		lt.Describe(),
 	}

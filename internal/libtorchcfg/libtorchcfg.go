@@ -337,7 +337,10 @@ func (lt *LibTorch) Flags() Flags {
 	var f Flags
 	if lt.Kind != KindSystem {
 		f.CXXFlags = append(f.CXXFlags, "-I"+lt.IncludeDir, "-I"+filepath.Join(lt.IncludeDir, "torch", "csrc", "api", "include"))
-		f.LDFlags = append(f.LDFlags, "-L"+lt.LibDir, "-Wl,-rpath,"+lt.LibDir)
+		// --allow-shlib-undefined: a pip wheel's libtorch_cuda needs CUDA
+		// libraries that live in other wheels (site-packages/nvidia/...),
+		// which its own RUNPATH finds at run time but the linker may not.
+		f.LDFlags = append(f.LDFlags, "-L"+lt.LibDir, "-Wl,-rpath,"+lt.LibDir, "-Wl,--allow-shlib-undefined")
 	}
 	if !lt.CXX11ABI {
 		f.CXXFlags = append(f.CXXFlags, "-D_GLIBCXX_USE_CXX11_ABI=0")
