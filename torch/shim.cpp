@@ -864,15 +864,21 @@ fkd_err fkd_autocast_begin(int devtype, int dtype, int *prev_enabled, int *prev_
 }
 
 void fkd_autocast_end(int devtype, int prev_enabled, int prev_dtype) {
-	// Casts are cached while autocast is on; drop them when the outermost
-	// region ends, as torch.autocast does.
-	if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-	if (devtype == FKD_CUDA) {
-		at::autocast::set_enabled(prev_enabled != 0);
-		at::autocast::set_autocast_gpu_dtype(scalar_type(prev_dtype));
-	} else {
-		at::autocast::set_cpu_enabled(prev_enabled != 0);
-		at::autocast::set_autocast_cpu_dtype(scalar_type(prev_dtype));
+	// No exception may leave a function without an error result: restoring
+	// state cannot fail with the values fkd_autocast_begin returned, and if
+	// it ever did, the state would stay as it is rather than crash.
+	try {
+		// Casts are cached while autocast is on; drop them when the
+		// outermost region ends, as torch.autocast does.
+		if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+		if (devtype == FKD_CUDA) {
+			at::autocast::set_enabled(prev_enabled != 0);
+			at::autocast::set_autocast_gpu_dtype(scalar_type(prev_dtype));
+		} else {
+			at::autocast::set_cpu_enabled(prev_enabled != 0);
+			at::autocast::set_autocast_cpu_dtype(scalar_type(prev_dtype));
+		}
+	} catch (...) {
 	}
 }
 
