@@ -137,7 +137,7 @@ fi
 
 # ---- Build, and the cgo settings of that build for go test and go build.
 if [ "$mode" = cuda ]; then
-	make build GO="$go" LIBTORCH="${LIBTORCH:-python}" || die "make build failed (LIBTORCH=${LIBTORCH:-python}); see above"
+	make build GO="$go" PYTHON="$python" LIBTORCH="${LIBTORCH:-python}" || die "make build failed (LIBTORCH=${LIBTORCH:-python}); see above"
 else
 	make build GO="$go" ${LIBTORCH:+LIBTORCH="$LIBTORCH"} || die "make build failed; see above"
 fi
@@ -298,15 +298,15 @@ fkd_row() {
 	row "$name" "$mean" "$(steps_per_second "${steps:-0}" "$mean")" "$rmse" "$peak" "$secs"
 }
 
-# torch_row AMP trains cnn3 in PyTorch and adds a row.
+# torch_row MODEL AMP trains the same net in PyTorch and adds a row.
 torch_row() {
-	local amp=$1 name="pytorch cnn3 ${1:-fp32}" log=$tmp/torch-${1:-fp32}.log
+	local model=$1 amp=$2 name="pytorch $1 ${2:-fp32}" log=$tmp/torch-$1-${2:-fp32}.log
 	if [ "$amp" = fp16 ] && [ "$mode" = cpu ]; then
 		row "$name" skipped "" "" "" "fp16 autocast needs CUDA"
 		return
 	fi
 	echo "gpu-check: $name"
-	if ! measure "$log" "$python" bench/train/epoch.py --model cnn3 --train "$data" --epochs "$epochs" --batch "$batch" \
+	if ! measure "$log" "$python" bench/train/epoch.py --model "$model" --train "$data" --epochs "$epochs" --batch "$batch" \
 		--threads "$threads" --holdout 0.1 --seed 1 --device "$dev" --amp "$amp"; then
 		echo "gpu-check: $name failed: $(grep -v '^$' "$log" | tail -1)" >&2
 		row "$name" FAILED "" "" "" "$(grep -v '^$' "$log" | tail -1)"
@@ -326,8 +326,10 @@ for model in cnn3 fpnheat; do
 		fkd_row "$model" "$amp"
 	done
 done
-for amp in "" bf16 fp16; do
-	torch_row "$amp"
+for model in cnn3 fpnheat; do
+	for amp in "" bf16 fp16; do
+		torch_row "$model" "$amp"
+	done
 done
 
 # ---- The table, on the terminal and as Markdown.
