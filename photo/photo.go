@@ -2,12 +2,26 @@
 // that fkd's models read, and maps keypoints found on that face back onto
 // the photograph.
 //
-// Read decodes PNG and JPEG files. Cut takes a box of the photo holding
-// the face (the whole photo by default), converts it to grey levels by
-// luma and resamples it to 96×96: by averaging over the area each face
-// pixel covers when shrinking, bilinearly when enlarging, each axis on
-// its own. A box that is not square is stretched to a square face, so
-// give a square box for an undistorted one.
+// Read decodes PNG and JPEG files. It reads the size from the header
+// first and refuses a photo of more than a limit of pixels
+// (DefaultMaxPixels, 50 megapixels, unless the caller gives another)
+// without decoding it: the decoder would need the whole bitmap in memory,
+// 4 to 8 bytes a pixel, and a small file can claim billions of pixels.
+// Probe does the same checks from the header alone.
+//
+// A JPEG's EXIF orientation (tag 0x0112, values 1 to 8) is honoured: the
+// image Read returns is the photo as a viewer displays it, turned or
+// mirrored (Orient), and every coordinate here, boxes and keypoints, is
+// in the displayed photo's pixels.
+//
+// Cut takes a box of the photo holding the face (the whole photo by
+// default), converts it to grey levels by luma and resamples it to 96×96:
+// by averaging over the area each face pixel covers when shrinking,
+// bilinearly when enlarging, each axis on its own. It works a row of the
+// box at a time, so a big photo costs no grey copy of its own size. A box
+// that is not square is stretched to a square face, so give a square box
+// for an undistorted one. A face of fewer than MinFaceSide pixels a side
+// is enlarged more than twice: the keypoints found on it are rough.
 //
 // Coordinates are continuous, as in package dataset: pixel column c
 // spans [c, c+1), on the face and on the photo alike. The face's 96
@@ -16,31 +30,117 @@
 package photo
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"image"
 	_ "image/jpeg" // register the JPEG decoder
 	_ "image/png"  // register the PNG decoder
+	"io"
 	"math"
 	"os"
+	"strconv"
 
 	"github.com/fkd-project/fkd/dataset"
 )
 
-// Read decodes the PNG or JPEG image in the file at path.
-func Read(path string) (image.Image, error) {
+// DefaultMaxPixels is the largest photo, width × height, that Read and
+// Probe accept unless told otherwise: 50 megapixels, more than any
+// camera's photo of a face needs.
+const DefaultMaxPixels = 50_000_000
+
+// MinFaceSide is the smallest face box, in pixels a side, whose keypoints
+// are worth the name: below it the face is enlarged more than twice to
+// 96×96 and holds too little detail.
+const MinFaceSide = dataset.ImageSize / 2
+
+// TooLargeError is the error of Read and Probe for a photo of more pixels
+// than the limit.
+type TooLargeError struct {
+	Path          string
+	Width, Height int   // of the photo, pixels
+	MaxPixels     int64 // the limit, width × height
+}
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("read photo %s: %dx%d pixels is %s megapixels, more than the limit of %s",
+		e.Path, e.Width, e.Height, megapixels(int64(e.Width)*int64(e.Height)), megapixels(e.MaxPixels))
+}
+
+// megapixels writes a number of pixels in millions, exactly: 50005000 is
+// 50.005.
+func megapixels(n int64) string {
+	return strconv.FormatFloat(float64(n)/1e6, 'f', -1, 64)
+}
+
+// Info is what a photo's header says about it.
+type Info struct {
+	Format string // "png" or "jpeg"
+	// Width and Height are those of the photo as displayed, after its
+	// orientation: a photo turned a quarter has them swapped.
+	Width, Height int
+	// Orientation is the EXIF orientation, 1 (as stored) to 8; see Orient.
+	Orientation int
+}
+
+// Probe reads the header of the PNG or JPEG image in the file at path,
+// without decoding its pixels, and refuses it with a *TooLargeError when
+// it has more than maxPixels pixels (DefaultMaxPixels when maxPixels is 0
+// or less).
+func Probe(path string, maxPixels int64) (Info, error) {
+	info, _, err := read(path, maxPixels, false)
+	return info, err
+}
+
+// Read decodes the PNG or JPEG image in the file at path and returns it as
+// displayed: turned or mirrored as its EXIF orientation says, with its
+// top-left pixel at (0, 0). A photo of more than maxPixels pixels
+// (DefaultMaxPixels when maxPixels is 0 or less) is refused with a
+// *TooLargeError before it is decoded.
+func Read(path string, maxPixels int64) (image.Image, error) {
+	_, img, err := read(path, maxPixels, true)
+	return img, err
+}
+
+func read(path string, maxPixels int64, decode bool) (Info, image.Image, error) {
+	if maxPixels <= 0 {
+		maxPixels = DefaultMaxPixels
+	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("read photo: %w", err)
+		return Info{}, nil, fmt.Errorf("read photo: %w", err)
 	}
 	defer f.Close()
-	img, _, err := image.Decode(f)
-	if err == image.ErrFormat {
-		return nil, fmt.Errorf("read photo %s: not a PNG or JPEG image", path)
+	// The header goes through head too, so that the decoder can read the
+	// file from its start after it without seeking: path may be a pipe.
+	var head bytes.Buffer
+	cfg, format, err := image.DecodeConfig(io.TeeReader(f, &head))
+	if errors.Is(err, image.ErrFormat) {
+		return Info{}, nil, fmt.Errorf("read photo %s: not a PNG or JPEG image", path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read photo %s: %w", path, err)
+		return Info{}, nil, fmt.Errorf("read photo %s: %w", path, err)
 	}
-	return img, nil
+	if n := int64(cfg.Width) * int64(cfg.Height); n > maxPixels {
+		return Info{}, nil, &TooLargeError{Path: path, Width: cfg.Width, Height: cfg.Height, MaxPixels: maxPixels}
+	}
+	info := Info{Format: format, Width: cfg.Width, Height: cfg.Height, Orientation: 1}
+	if format == "jpeg" {
+		// The EXIF segment comes right after the start of the image,
+		// before the frame header that DecodeConfig reads up to.
+		info.Orientation = jpegOrientation(head.Bytes())
+	}
+	if info.Orientation >= 5 {
+		info.Width, info.Height = info.Height, info.Width
+	}
+	if !decode {
+		return info, nil, nil
+	}
+	img, _, err := image.Decode(io.MultiReader(bytes.NewReader(head.Bytes()), f))
+	if err != nil {
+		return Info{}, nil, fmt.Errorf("read photo %s: %w", path, err)
+	}
+	return info, Orient(img, info.Orientation), nil
 }
 
 // Face is a face cut out of a photo.
@@ -57,6 +157,10 @@ type Face struct {
 // grey levels by their luma (0.299 R + 0.587 G + 0.114 B; the Y plane of a
 // JPEG as it is; transparency over black), resampled to 96×96. An empty
 // box means the whole image. The box must lie inside the image.
+//
+// Cut holds one row of the box in grey levels at a time, and the few rows
+// already resampled across that the face row being made still needs:
+// memory in the width and the height of the box, not their product.
 func Cut(img image.Image, box image.Rectangle) (*Face, error) {
 	if box.Empty() {
 		box = img.Bounds()
@@ -68,24 +172,46 @@ func Cut(img image.Image, box image.Rectangle) (*Face, error) {
 		return nil, fmt.Errorf("cut face: box %v is not inside the %dx%d image at %v",
 			box, img.Bounds().Dx(), img.Bounds().Dy(), img.Bounds().Min)
 	}
-	grey := luma(img, box)
 	const n = dataset.ImageSize
 	cols := resampleWeights(box.Dx(), n)
 	rows := resampleWeights(box.Dy(), n)
-	// Resample the rows, then the columns.
-	w := box.Dx()
-	across := make([]float64, box.Dy()*n)
-	for y := range box.Dy() {
-		src := grey[y*w : (y+1)*w]
-		for x, taps := range cols {
-			across[y*n+x] = taps.apply(func(i int) float64 { return src[i] })
+	grey := greyFunc(img)
+	line := make([]float64, box.Dx())
+	// across holds rows of the box, by their index in it, resampled to n
+	// pixels, while a face row still to be made needs them.
+	across := map[int][]float64{}
+	row := func(y int) []float64 {
+		if r, ok := across[y]; ok {
+			return r
 		}
+		for x := range line {
+			line[x] = grey(box.Min.X+x, box.Min.Y+y)
+		}
+		r := make([]float64, n)
+		for x, taps := range cols {
+			r[x] = taps.apply(func(i int) float64 { return line[i] })
+		}
+		across[y] = r
+		return r
 	}
 	pixels := make([]uint8, dataset.PixelCount)
+	sum := make([]float64, n)
 	for y, taps := range rows {
-		for x := range n {
-			v := taps.apply(func(i int) float64 { return across[i*n+x] })
+		clear(sum)
+		for j, w := range taps.weights {
+			for x, v := range row(taps.first + j) {
+				sum[x] += w * v
+			}
+		}
+		for x, v := range sum {
 			pixels[y*n+x] = uint8(math.Round(min(max(v, 0), 255)))
+		}
+		if y+1 < n {
+			for i := range across {
+				if i < rows[y+1].first {
+					delete(across, i)
+				}
+			}
 		}
 	}
 	return &Face{Pixels: pixels, Box: box}, nil
@@ -111,33 +237,29 @@ func (f *Face) KeypointsToPhoto(coords []float32) [dataset.NumCoords]float64 {
 	return out
 }
 
-// luma returns the grey levels, 0 to 255, of the pixels of img in box,
-// row-major.
-func luma(img image.Image, box image.Rectangle) []float64 {
-	w, h := box.Dx(), box.Dy()
-	out := make([]float64, w*h)
+// greyFunc returns a function giving the grey level, 0 to 255, of the
+// pixel of img at (x, y), reading the common kinds of image directly.
+func greyFunc(img image.Image) func(x, y int) float64 {
 	switch m := img.(type) {
+	case *oriented:
+		g := greyFunc(m.img)
+		return func(x, y int) float64 { return g(m.stored(x, y)) }
 	case *image.Gray:
-		for y := range h {
-			for x := range w {
-				out[y*w+x] = float64(m.GrayAt(box.Min.X+x, box.Min.Y+y).Y)
-			}
-		}
+		return func(x, y int) float64 { return float64(m.Pix[m.PixOffset(x, y)]) }
 	case *image.YCbCr: // JPEG: Y is the luma
-		for y := range h {
-			for x := range w {
-				out[y*w+x] = float64(m.Y[m.YOffset(box.Min.X+x, box.Min.Y+y)])
-			}
-		}
-	default:
-		for y := range h {
-			for x := range w {
-				r, g, b, _ := img.At(box.Min.X+x, box.Min.Y+y).RGBA() // 16 bits, alpha-premultiplied
-				out[y*w+x] = (0.299*float64(r) + 0.587*float64(g) + 0.114*float64(b)) / 257
-			}
-		}
+		return func(x, y int) float64 { return float64(m.Y[m.YOffset(x, y)]) }
+	case *image.RGBA:
+		return func(x, y int) float64 { return luma(m.RGBAAt(x, y).RGBA()) }
+	case *image.NRGBA:
+		return func(x, y int) float64 { return luma(m.NRGBAAt(x, y).RGBA()) }
 	}
-	return out
+	return func(x, y int) float64 { return luma(img.At(x, y).RGBA()) }
+}
+
+// luma is the grey level, 0 to 255, of a colour given as
+// color.Color.RGBA returns it: 16 bits, alpha-premultiplied.
+func luma(r, g, b, _ uint32) float64 {
+	return (0.299*float64(r) + 0.587*float64(g) + 0.114*float64(b)) / 257
 }
 
 // taps are the source pixels, and their weights, that make one resampled

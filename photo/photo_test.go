@@ -122,7 +122,7 @@ func TestCutEnlargedFace(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := writeImage(t, dir, tt.name, enlarged(face, tt.k, tt.w, tt.h, tt.x0, tt.y0))
-			img, err := Read(path)
+			img, err := Read(path, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -268,7 +268,7 @@ func TestReadErrors(t *testing.T) {
 		{filepath.Join(dir, "missing.jpg"), "no such file"},
 	}
 	for _, tt := range tests {
-		if _, err := Read(tt.path); err == nil || !strings.Contains(err.Error(), tt.want) {
+		if _, err := Read(tt.path, 0); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("Read(%s): error %v, want one containing %q", tt.path, err, tt.want)
 		}
 	}

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/csv"
 	"encoding/json"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -12,8 +14,10 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/fkd-project/fkd/dataset"
@@ -36,6 +40,11 @@ func TestPredictUsage(t *testing.T) {
 		{"short crop", []string{"predict", "--crop", "1,2,3", "a.png"}, "not X,Y,W,H"},
 		{"empty crop", []string{"predict", "--crop", "0,0,0,5", "a.png"}, "must be positive"},
 		{"fractional crop", []string{"predict", "--crop", "0,0,9.5,5", "a.png"}, "whole number"},
+		{"negative crop", []string{"predict", "--crop", "-4,0,8,8", "a.png"}, "must not be negative"},
+		{"crop past int64", []string{"predict", "--crop", "0,0,99999999999999999999,5", "a.png"}, "99999999999999999999 pixels is more than any photo has"},
+		{"crop overflowing", []string{"predict", "--crop", "9223372036854775807,0,9223372036854775807,5", "a.png"}, "more than any photo has"},
+		{"crop ending too far", []string{"predict", "--crop", "2147483000,0,1000,5", "a.png"}, "the box ends past 2147483647 pixels"},
+		{"no megapixels", []string{"predict", "--max-megapixels", "0", "a.png"}, "--max-megapixels 0"},
 		{"bad tta", []string{"predict", "--tta", "mirror", "a.png"}, "--tta"},
 		{"suffix with a directory", []string{"predict", "--overlay-suffix", "x/y.png", "a.png"}, "--overlay-suffix"},
 		{"submit bad tta", []string{"submit", "--tta", "rotate"}, "--tta"},
@@ -61,7 +70,12 @@ func TestParseCrop(t *testing.T) {
 	}{
 		{"10,20,30,40", image.Rect(10, 20, 40, 60), true},
 		{" 0, 0, 96 ,96", image.Rect(0, 0, 96, 96), true},
-		{"-4,0,8,8", image.Rect(-4, 0, 4, 8), true}, // Cut refuses it, naming the photo
+		{"0,0,2147483647,2147483647", image.Rect(0, 0, 1<<31-1, 1<<31-1), true},
+		{"-4,0,8,8", image.Rectangle{}, false},
+		{"0,-1,8,8", image.Rectangle{}, false},
+		{"1,0,2147483647,8", image.Rectangle{}, false},
+		{"0,0,8,9223372036854775807", image.Rectangle{}, false},
+		{"9223372036854775807,9223372036854775807,9223372036854775807,9223372036854775807", image.Rectangle{}, false},
 		{"1,2,3", image.Rectangle{}, false},
 		{"1,2,3,4,5", image.Rectangle{}, false},
 		{"a,2,3,4", image.Rectangle{}, false},
@@ -156,7 +170,7 @@ func TestPredictMapsToPhoto(t *testing.T) {
 		for _, tta := range []train.TTA{train.NoTTA, train.FlipTTA} {
 			t.Run(tt.name+"/"+tta.String(), func(t *testing.T) {
 				path := savePhoto(t, dir, tt.name, blobPhoto(tt.w, tt.h, tt.blob))
-				o := predictOptions{crop: tt.crop, format: "csv", ttaName: tta.String(), overlay: filepath.Join(dir, "overlays")}
+				o := predictOptions{crop: tt.crop, format: "csv", ttaName: tta.String(), overlay: filepath.Join(dir, "overlays"), maxMegapixels: 50}
 				if err := o.check(); err != nil {
 					t.Fatal(err)
 				}
@@ -383,4 +397,296 @@ func TestSubmitAndEvaluateWithTTA(t *testing.T) {
 			t.Errorf("%s: the same with and without flip TTA:\n%s", what, outputs[what+" none"])
 		}
 	}
+}
+
+// pngHeader returns the start of a PNG file of w×h RGB pixels: the
+// signature and the IHDR chunk, with its CRC, and no pixels.
+func pngHeader(w, h uint32) []byte {
+	chunk := []byte("IHDR")
+	chunk = binary.BigEndian.AppendUint32(chunk, w)
+	chunk = binary.BigEndian.AppendUint32(chunk, h)
+	chunk = append(chunk, 8, 2, 0, 0, 0) // 8 bits, RGB, deflate, no filter, no interlace
+	out := []byte("\x89PNG\r\n\x1a\n")
+	out = binary.BigEndian.AppendUint32(out, uint32(len(chunk)-4))
+	out = append(out, chunk...)
+	return binary.BigEndian.AppendUint32(out, crc32.ChecksumIEEE(chunk))
+}
+
+// withOrientation returns a JPEG file with an EXIF segment giving the
+// orientation inserted after its start of image marker.
+func withOrientation(jpg []byte, orientation uint16) []byte {
+	tiff := []byte("MM\x00\x2a\x00\x00\x00\x08")  // big-endian, IFD0 at 8
+	tiff = binary.BigEndian.AppendUint16(tiff, 1) // one entry:
+	tiff = binary.BigEndian.AppendUint16(tiff, 0x0112)
+	tiff = binary.BigEndian.AppendUint16(tiff, 3) // SHORT
+	tiff = binary.BigEndian.AppendUint32(tiff, 1) // one of them
+	tiff = binary.BigEndian.AppendUint16(tiff, orientation)
+	tiff = append(tiff, 0, 0, 0, 0, 0, 0) // padding, no next IFD
+	payload := append([]byte("Exif\x00\x00"), tiff...)
+	seg := binary.BigEndian.AppendUint16([]byte{0xFF, 0xE1}, uint16(len(payload)+2))
+	return slices.Concat(jpg[:2], seg, payload, jpg[2:])
+}
+
+// TestPredictRefusesBeforeWork runs "fkd predict" on photos and outputs
+// that it must refuse with one line before it loads the model or reads a
+// pixel: the model file does not even exist.
+func TestPredictRefusesBeforeWork(t *testing.T) {
+	dir := t.TempDir()
+	huge := filepath.Join(dir, "huge.png")
+	if err := os.WriteFile(huge, pngHeader(60000, 60000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wide := filepath.Join(dir, "wide.png")
+	if err := os.WriteFile(wide, pngHeader(3000, 2000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	small := savePhoto(t, dir, "small.png", blobPhoto(250, 210, image.Rect(10, 10, 20, 20)))
+	notDir := savePhoto(t, dir, "not-a-dir.png", blobPhoto(4, 4, image.Rectangle{}))
+	model := filepath.Join(dir, "missing.pt")
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"60000x60000 PNG", []string{huge},
+			[]string{"huge.png: 60000x60000 pixels is 3600 megapixels, more than the limit of 50 (--max-megapixels 3600 would allow it)"}},
+		{"lower limit", []string{"--max-megapixels", "5", small, wide},
+			[]string{"wide.png: 3000x2000 pixels is 6 megapixels, more than the limit of 5 (--max-megapixels 6 would allow it)"}},
+		{"crop past the photo", []string{"--crop", "200,0,100,100", small},
+			[]string{"small.png: --crop 200,0,100,100 reaches past the photo, which is 250x210 pixels"}},
+		{"huge crop", []string{"--crop", "2000000000,2000000000,100000000,100000000", small},
+			[]string{"--crop 2000000000,2000000000,100000000,100000000 reaches past the photo"}},
+		{"out is a directory", []string{"--out", dir, small}, []string{dir + ": it is a directory"}},
+		{"overlay is a file", []string{"--overlay", notDir, small}, []string{"--overlay " + notDir + " is not a directory"}},
+		{"overlays of one name", []string{"--overlay", dir, small, filepath.Join(dir, "x", "small.png")},
+			[]string{"would both be " + filepath.Join(dir, "small-keypoints.png")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			status := run(append([]string{"predict", "--model", model, "--device", "cpu"}, tt.args...), &stdout, &stderr)
+			msg := stderr.String()
+			if status != 1 || strings.Count(msg, "\n") != 1 {
+				t.Errorf("status %d, stderr %q; want 1 and one line", status, msg)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("stderr %q does not say %q", msg, w)
+				}
+			}
+		})
+	}
+}
+
+// TestPredictPhotoChecks runs predict itself (with a stand-in model) on
+// photos it must refuse, or warn of, as it reads them.
+func TestPredictPhotoChecks(t *testing.T) {
+	dir := t.TempDir()
+	huge := filepath.Join(dir, "huge.png")
+	if err := os.WriteFile(huge, pngHeader(60000, 60000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		photo   string // a file in dir, or a photo to write there
+		w, h    int
+		crop    string
+		wantErr string
+		warn    bool // of a tiny face
+	}{
+		{"huge.png", "huge.png", 0, 0, "", "60000x60000 pixels is 3600 megapixels, more than the limit of 50 (--max-megapixels 3600 would allow it)", false},
+		{"crop past the photo", "photo.png", 250, 210, "200,0,100,100", "photo.png: --crop 200,0,100,100 reaches past the photo, which is 250x210 pixels", false},
+		{"one pixel", "dot.png", 1, 1, "", "", true},
+		{"narrow", "narrow.png", 40, 200, "", "", true},
+		{"small crop", "photo.png", 250, 210, "10,10,30,30", "", true},
+		{"just big enough", "face.png", 48, 48, "", "", false},
+		{"face size", "face.jpg", 96, 96, "", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, tt.photo)
+			if tt.w > 0 {
+				path = savePhoto(t, dir, tt.photo, blobPhoto(tt.w, tt.h, image.Rect(0, 0, tt.w/2, tt.h/2)))
+			}
+			o := predictOptions{crop: tt.crop, format: "csv", ttaName: "none", maxMegapixels: 50}
+			if err := o.check(); err != nil {
+				t.Fatal(err)
+			}
+			var stderr bytes.Buffer
+			results, err := o.predict(centroidModel{nn.NewStore(torch.CPU)}, []string{path}, &stderr)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || strings.Contains(err.Error(), "\n") {
+					t.Fatalf("error %v, want one line containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(results) != 1 || len(results[0].Points) != dataset.NumKeypoints {
+				t.Fatalf("results %+v", results)
+			}
+			msg := stderr.String()
+			warned := strings.HasPrefix(msg, "warning: "+path+": the face is ") && strings.Contains(msg, "under 48x48") &&
+				strings.Count(msg, "\n") == 1
+			if warned != tt.warn || !tt.warn && msg != "" {
+				t.Errorf("stderr %q; want a warning of a tiny face: %v", msg, tt.warn)
+			}
+		})
+	}
+}
+
+// TestPredictEXIFOrientation predicts with centroidModel on JPEGs whose
+// EXIF orientation turns or mirrors them: the keypoints come back in the
+// pixels of the photo as displayed, 192×96, whose white blob is at
+// [100, 120) × [40, 50), centre (110, 45), whatever way it is stored.
+func TestPredictEXIFOrientation(t *testing.T) {
+	dir := t.TempDir()
+	m := centroidModel{nn.NewStore(torch.CPU)}
+	tests := []struct {
+		orientation uint16 // 0: no EXIF segment
+		w, h        int    // as stored
+		blob        image.Rectangle
+	}{
+		{0, 192, 96, image.Rect(100, 40, 120, 50)},
+		{1, 192, 96, image.Rect(100, 40, 120, 50)},
+		{3, 192, 96, image.Rect(72, 46, 92, 56)},   // half a turn: x → 191-x, y → 95-y
+		{6, 96, 192, image.Rect(40, 72, 50, 92)},   // shown a quarter clockwise: stored (y, 191-x)
+		{8, 96, 192, image.Rect(46, 100, 56, 120)}, // shown a quarter anticlockwise: stored (95-y, x)
+	}
+	for _, tt := range tests {
+		t.Run(strconv.Itoa(int(tt.orientation)), func(t *testing.T) {
+			var b bytes.Buffer
+			if err := jpeg.Encode(&b, blobPhoto(tt.w, tt.h, tt.blob), &jpeg.Options{Quality: 95}); err != nil {
+				t.Fatal(err)
+			}
+			data := b.Bytes()
+			if tt.orientation != 0 {
+				data = withOrientation(data, tt.orientation)
+			}
+			path := filepath.Join(dir, strconv.Itoa(int(tt.orientation))+".jpg")
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			o := predictOptions{format: "csv", ttaName: "none", maxMegapixels: 50, overlay: filepath.Join(dir, "overlays")}
+			if err := o.check(); err != nil {
+				t.Fatal(err)
+			}
+			results, err := o.predict(m, []string{path}, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := results[0]
+			if r.Width != 192 || r.Height != 96 || r.Box != [4]int{0, 0, 192, 96} {
+				t.Errorf("photo %dx%d, box %v; want 192x96 as displayed", r.Width, r.Height, r.Box)
+			}
+			for _, p := range r.Points {
+				if math.Abs(p.X-110) > 0.5 || math.Abs(p.Y-45) > 0.5 {
+					t.Fatalf("%s at (%.2f, %.2f), want (110, 45)", p.Name, p.X, p.Y)
+				}
+			}
+			ov, err := os.Open(overlayPath(path, o.overlay, defaultOverlaySuffix))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ov.Close()
+			img, err := png.Decode(ov)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The overlay shows the photo as displayed: the blob's corner
+			// is white there.
+			if img.Bounds() != image.Rect(0, 0, 192, 96) {
+				t.Fatalf("overlay is %v, want 192x96", img.Bounds())
+			}
+			if c, _, _, _ := img.At(101, 41).RGBA(); c>>8 < 200 {
+				t.Errorf("overlay at (101, 41) is %d, want the white blob", c>>8)
+			}
+		})
+	}
+}
+
+// TestPredictOutputs writes the keypoints to the standard output, by "-"
+// and by /dev/stdout, through a symbolic link and into a FIFO: each gets
+// the CSV, the link stays a link and the FIFO a FIFO.
+func TestPredictOutputs(t *testing.T) {
+	dir := t.TempDir()
+	modelPath := saveLopsidedModel(t, dir)
+	photoPath := savePhoto(t, dir, "face.png", blobPhoto(96, 96, image.Rect(30, 30, 60, 70)))
+	target := filepath.Join(dir, "target.csv")
+	link := filepath.Join(dir, "link.csv")
+	if err := os.Symlink("target.csv", link); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("no FIFO: %v", err)
+	}
+	tests := []struct {
+		out  string
+		read func(t *testing.T, run func()) string // runs fkd, returns what the output got
+	}{
+		{"-", captureStdout},
+		{"/dev/stdout", captureStdout},
+		{link, func(t *testing.T, run func()) string {
+			run()
+			if fi, err := os.Lstat(link); err != nil || fi.Mode().Type() != os.ModeSymlink {
+				t.Errorf("%s is no longer a link: %v, %v", link, fi, err)
+			}
+			data, err := os.ReadFile(target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(data)
+		}},
+		{fifo, func(t *testing.T, run func()) string {
+			got := make(chan []byte)
+			go func() {
+				data, _ := os.ReadFile(fifo) // opens once fkd opens it to write
+				got <- data
+			}()
+			run()
+			data := <-got
+			if fi, err := os.Lstat(fifo); err != nil || fi.Mode().Type() != os.ModeNamedPipe {
+				t.Errorf("%s is no longer a FIFO: %v, %v", fifo, fi, err)
+			}
+			return string(data)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.out, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			var status int
+			got := tt.read(t, func() {
+				status = run([]string{"predict", "--model", modelPath, "--device", "cpu", "--threads", "1", "--out", tt.out, photoPath},
+					&stdout, &stderr)
+			})
+			if status != 0 {
+				t.Fatalf("status %d: %s", status, stderr.String())
+			}
+			if !strings.HasPrefix(got, "photo,left_eye_center_x,") || !strings.Contains(got, "\n"+photoPath+",") {
+				t.Errorf("--out %s got %q", tt.out, got)
+			}
+		})
+	}
+}
+
+// captureStdout runs run with os.Stdout going to a file and returns what
+// it wrote there.
+func captureStdout(t *testing.T, run func()) string {
+	t.Helper()
+	f, err := os.CreateTemp(t.TempDir(), "stdout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	saved := os.Stdout
+	os.Stdout = f
+	defer func() { os.Stdout = saved }()
+	run()
+	data, err := os.ReadFile(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
 }
