@@ -10,7 +10,7 @@
 # with its CUDA libraries forced in when it has them) and writes them to
 # bin/libtorch.env, which every go command below sources.
 #
-# Targets: deps, deps-bench, build, test, bench, check-libtorch2, gpu-check,
+# Targets: deps, deps-bench, build, test, bench, fuzz, check-libtorch2, gpu-check,
 # clean, train, compare, submission, kaggle-download, kaggle-submit.
 
 GO ?= go
@@ -33,7 +33,7 @@ export LIBTORCH PYTHON
 LT_ENV := bin/libtorch.env
 WITH_LT := set -a && . ./$(LT_ENV) && set +a &&
 
-.PHONY: all deps deps-bench build test bench check-libtorch2 gpu-check libtorch clean train compare submission kaggle-download kaggle-submit
+.PHONY: all deps deps-bench build test bench fuzz check-libtorch2 gpu-check libtorch clean train compare submission kaggle-download kaggle-submit
 
 all: build
 
@@ -97,6 +97,11 @@ bench: libtorch
 		echo "== $$s"; \
 		$(WITH_LT) bash "$$s"; \
 	done
+
+# fuzz runs every fuzz target of the repository for FUZZTIME (60s) each and
+# prints its executions per second (bench/fuzz/fuzz.sh); not part of CI.
+fuzz: libtorch
+	@$(WITH_LT) bash bench/fuzz/fuzz.sh
 
 # gpu-check builds fkd against the PyTorch that python3 imports and checks
 # it on the GPU: CUDA tests, training speed in fp32/bf16/fp16 beside

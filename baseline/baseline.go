@@ -52,7 +52,7 @@ func columnMeans(s *dataset.Set) ([dataset.NumCoords]float64, error) {
 	names := dataset.CoordNames()
 	for j := range means {
 		if counts[j] == 0 {
-			return means, fmt.Errorf("no training face has %s", names[j])
+			return means, fmt.Errorf("column %s is empty in all %d training faces: the baseline needs at least one value in every column", names[j], s.Len())
 		}
 		means[j] /= float64(counts[j])
 	}

@@ -106,7 +106,7 @@ func TestModelErrors(t *testing.T) {
 		{"fit nil set", nil, nil, "no training faces"},
 		{"fit empty set", &dataset.Set{}, nil, "no training faces"},
 		{"fit test set", &dataset.Set{Images: make([]uint8, dataset.PixelCount), IDs: []int{1}}, nil, "no keypoints"},
-		{"fit missing column", newTrainingSet(nil, []faceRow{noNose, noNose}), nil, "nose_tip_y"},
+		{"fit missing column", newTrainingSet(nil, []faceRow{noNose, noNose}), nil, "column nose_tip_y is empty in all 2 training faces: the baseline needs at least one value"},
 		{"predict partial face", newTrainingSet(nil, []faceRow{fullRow(40)}), make([]uint8, dataset.PixelCount+5), "whole number"},
 		{"fine", newTrainingSet(nil, []faceRow{fullRow(40)}), make([]uint8, dataset.PixelCount), ""},
 	}

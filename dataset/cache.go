@@ -21,14 +21,14 @@ import (
 //
 //	magic "FKDCACHE" | version uint32 | meta length uint32 | meta (JSON)
 //	| images n*9216 bytes | coords n*30 float32 | mask n*30 bytes
-//	| ids n int64 | CRC-32C of everything before, uint32
+//	| ids n int64 | lines n int64 | CRC-32C of everything before, uint32
 //
 // all little-endian. The meta names the source and its size and
 // modification time; a cache whose meta does not match the source, or
 // whose checksum fails, is ignored and rewritten.
 const (
 	cacheMagic   = "FKDCACHE"
-	cacheVersion = 2
+	cacheVersion = 3
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -136,7 +136,7 @@ func saveCache(file string, meta *cacheMeta, s *Set, rep *Report) error {
 		if _, err := mw.Write(s.Images); err != nil {
 			return err
 		}
-		tail := make([]byte, 0, len(s.Coords)*5+len(s.IDs)*8)
+		tail := make([]byte, 0, len(s.Coords)*5+len(s.IDs)*16)
 		for _, v := range s.Coords {
 			tail = binary.LittleEndian.AppendUint32(tail, math.Float32bits(v))
 		}
@@ -145,6 +145,9 @@ func saveCache(file string, meta *cacheMeta, s *Set, rep *Report) error {
 		}
 		for _, id := range s.IDs {
 			tail = binary.LittleEndian.AppendUint64(tail, uint64(id))
+		}
+		for i := range s.Len() {
+			tail = binary.LittleEndian.AppendUint64(tail, uint64(s.Line(i)))
 		}
 		if _, err := mw.Write(tail); err != nil {
 			return err
@@ -195,7 +198,7 @@ func loadCache(file string, want *cacheMeta) (*Set, *Report, error) {
 	}
 	n := m.Rows
 	rest := body[fixed+metaLen:]
-	size := n*PixelCount + n*8
+	size := n*PixelCount + n*16
 	if m.HasKeypoints {
 		size += n * NumCoords * 5
 	}
@@ -219,6 +222,11 @@ func loadCache(file string, want *cacheMeta) (*Set, *Report, error) {
 	s.IDs = make([]int, n)
 	for i := range s.IDs {
 		s.IDs[i] = int(int64(binary.LittleEndian.Uint64(rest[8*i:])))
+	}
+	rest = rest[8*n:]
+	s.Lines = make([]int, n)
+	for i := range s.Lines {
+		s.Lines[i] = int(int64(binary.LittleEndian.Uint64(rest[8*i:])))
 	}
 	return s, m.Report, nil
 }

@@ -74,5 +74,5 @@ func ExampleEncodeSubmission() {
 	// 1,48.25
 	// 2,96
 	// 3,48.4
-	// {Rows:3 Filled:1 FilledImages:1 Invalid:0 Clipped:1}
+	// {Rows:3 Filled:1 FilledImages:1 Invalid:0 Clipped:1 Missing:1 MissingIDs:[2]}
 }

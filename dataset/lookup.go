@@ -1,6 +1,8 @@
 package dataset
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -34,8 +36,9 @@ func ReadLookup(path string) ([]LookupRow, error) {
 
 // ParseLookup parses IdLookupTable.csv text from r; name is used in error
 // messages. Rows may omit a trailing Location field, as Kaggle's file
-// does. RowIds must be positive and distinct, ImageIds positive, and
-// every FeatureName one of CoordNames.
+// does, but no row may have more fields than the header. RowIds must be
+// positive and distinct, ImageIds positive, and every FeatureName one of
+// CoordNames. A table without rows is an error.
 func ParseLookup(r io.Reader, name string) ([]LookupRow, error) {
 	t, err := newTable(r, name, "RowId", "ImageId", "FeatureName")
 	if err != nil {
@@ -46,10 +49,16 @@ func ParseLookup(r io.Reader, name string) ([]LookupRow, error) {
 	for {
 		rec, line, err := t.next()
 		if err == io.EOF {
+			if len(rows) == 0 {
+				return nil, fmt.Errorf("no rows in %s: it has a header but no data rows", name)
+			}
 			return rows, nil
 		}
 		if err != nil {
 			return nil, err
+		}
+		if len(rec) > t.fields {
+			return nil, &RowError{File: name, Line: line, Err: fmt.Errorf("got %d fields, want %d as in the header", len(rec), t.fields)}
 		}
 		var row LookupRow
 		if row.RowID, err = t.positive(rec, 0, line); err != nil {
@@ -73,16 +82,22 @@ func ParseLookup(r io.Reader, name string) ([]LookupRow, error) {
 
 // table reads a small CSV file whose columns are found by header name.
 type table struct {
-	name string
-	r    *csv.Reader
-	cols []int    // position of each wanted column in a record; -1 if absent
-	want []string // wanted column names
+	name   string
+	r      *csv.Reader
+	cols   []int    // position of each wanted column in a record; -1 if absent
+	fields int      // number of columns in the header
+	want   []string // wanted column names
 }
 
 // newTable reads the header and locates the wanted columns; a name
 // ending in "?" is optional.
 func newTable(r io.Reader, name string, want ...string) (*table, error) {
-	cr := csv.NewReader(r)
+	br := bufio.NewReader(r)
+	head, _ := br.Peek(sniffLen)
+	if err := checkText(bytes.TrimPrefix(head, utf8BOM), name); err != nil {
+		return nil, err
+	}
+	cr := csv.NewReader(br)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	header, err := cr.Read()
@@ -92,7 +107,7 @@ func newTable(r io.Reader, name string, want ...string) (*table, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
-	t := &table{name: name, r: cr, cols: make([]int, len(want)), want: make([]string, len(want))}
+	t := &table{name: name, r: cr, cols: make([]int, len(want)), want: make([]string, len(want)), fields: len(header)}
 	for i, w := range want {
 		optional := strings.HasSuffix(w, "?")
 		w = strings.TrimSuffix(w, "?")

@@ -48,6 +48,11 @@ func TestParseLookupErrors(t *testing.T) {
 		{"short row", h + "1,1\r\n", `l.csv line 2 column "FeatureName": unknown feature ""`},
 		{"bad quoting", h + "1,1,\"nose\"tip\r\n", `l.csv line 2:`},
 		{"unterminated quote", h + "1,1,nose_tip_x\r\n2,1,\"nose_tip_y\r\n", `l.csv line 3:`},
+		{"extra field", h + "1,1,nose_tip_x,\r\n2,1,nose_tip_y,,7\r\n", `l.csv line 3: got 5 fields, want 4 as in the header`},
+		{"extra field, no Location column", "RowId,ImageId,FeatureName\n1,1,nose_tip_x,3\n", `l.csv line 2: got 4 fields, want 3`},
+		{"header only", h, "no rows in l.csv"},
+		{"header and blank lines", h + "\r\n\r\n", "no rows in l.csv"},
+		{"binary", "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "l.csv is not a CSV file: it looks like a PNG image (first bytes 89 50 4e 47"},
 	}
 	for _, tt := range tests {
 		_, err := ParseLookup(strings.NewReader(tt.text), "l.csv")

@@ -1,9 +1,40 @@
 package dataset
 
 import (
+	"fmt"
 	"math"
 	"testing"
 )
+
+// sameFloat reports whether got is want to within tol: a NaN want asks
+// for a NaN, and a NaN got matches only a NaN want.
+func sameFloat(got, want, tol float64) bool {
+	if math.IsNaN(want) || math.IsNaN(got) {
+		return math.IsNaN(want) && math.IsNaN(got)
+	}
+	return math.Abs(got-want) <= tol
+}
+
+func TestSameFloat(t *testing.T) {
+	nan := math.NaN()
+	tests := []struct {
+		got, want float64
+		same      bool
+	}{
+		{1, 1, true},
+		{1, 1 + 1e-13, true},
+		{1, 1.1, false},
+		{nan, nan, true},
+		{0, nan, false}, // the case the old TestRMSE let through
+		{nan, 0, false},
+		{math.Inf(1), nan, false},
+	}
+	for _, tt := range tests {
+		if got := sameFloat(tt.got, tt.want, 1e-12); got != tt.same {
+			t.Errorf("sameFloat(%v, %v) = %v, want %v", tt.got, tt.want, got, tt.same)
+		}
+	}
+}
 
 func TestRMSE(t *testing.T) {
 	tests := []struct {
@@ -14,17 +45,63 @@ func TestRMSE(t *testing.T) {
 	}{
 		{"exact", []float32{1, 2}, []float32{1, 2}, nil, 0},
 		{"one error", []float32{1, 5}, []float32{1, 2}, nil, math.Sqrt(9.0 / 2)},
+		{"one coordinate", []float32{7}, []float32{4}, nil, 3},
+		{"sign of the error", []float32{1, 2}, []float32{4, 6}, nil, math.Sqrt(12.5)},
 		// errors 3 and 4 present, 100 masked out: sqrt((9+16)/2)
 		{"masked", []float32{4, 6, 100}, []float32{1, 2, 0}, []bool{true, true, false}, math.Sqrt(12.5)},
+		{"masked first", []float32{100, 4, 6}, []float32{0, 1, 2}, []bool{false, true, true}, math.Sqrt(12.5)},
+		{"all present", []float32{4, 6, 100}, []float32{1, 2, 0}, []bool{true, true, true}, math.Sqrt(10025.0 / 3)},
 		{"nothing present", []float32{1}, []float32{2}, []bool{false}, math.NaN()},
+		{"nothing present, exact", []float32{2, 3}, []float32{2, 3}, []bool{false, false}, math.NaN()},
 		{"empty", nil, nil, nil, math.NaN()},
+		{"empty mask", []float32{}, []float32{}, []bool{}, math.NaN()},
 	}
 	for _, tt := range tests {
 		got := RMSE(tt.pred, tt.truth, tt.mask)
-		if !(got == tt.want || math.IsNaN(got) && math.IsNaN(tt.want)) && math.Abs(got-tt.want) > 1e-12 {
+		if !sameFloat(got, tt.want, 1e-12) {
 			t.Errorf("%s: RMSE = %v, want %v", tt.name, got, tt.want)
 		}
 	}
+}
+
+func TestMetricsRejectUnequalLengths(t *testing.T) {
+	tests := []struct {
+		name        string
+		pred, truth []float32
+		mask        []bool
+	}{
+		{"truth short", make([]float32, 30), make([]float32, 29), nil},
+		{"pred short", make([]float32, 29), make([]float32, 30), nil},
+		{"mask short", make([]float32, 30), make([]float32, 30), make([]bool, 29)},
+		{"mask long", make([]float32, 30), make([]float32, 30), make([]bool, 31)},
+	}
+	for _, tt := range tests {
+		for fn, call := range map[string]func(){
+			"RMSE":            func() { RMSE(tt.pred, tt.truth, tt.mask) },
+			"PerKeypointRMSE": func() { PerKeypointRMSE(tt.pred, tt.truth, tt.mask) },
+		} {
+			want := "dataset: " + fn + ": pred, truth and mask differ in length"
+			if got := panicMessage(call); got != want {
+				t.Errorf("%s, %s: panic %q, want %q", fn, tt.name, got, want)
+			}
+		}
+	}
+	want := "dataset: PerKeypointRMSE needs whole rows of 30 coordinates"
+	if got := panicMessage(func() { PerKeypointRMSE(make([]float32, 31), make([]float32, 31), nil) }); got != want {
+		t.Errorf("31 coordinates: panic %q, want %q", got, want)
+	}
+}
+
+// panicMessage calls f and returns what it panicked with, as text, or ""
+// when it returned.
+func panicMessage(f func()) (msg string) {
+	defer func() {
+		if r := recover(); r != nil {
+			msg = fmt.Sprint(r)
+		}
+	}()
+	f()
+	return ""
 }
 
 func TestPerKeypointRMSE(t *testing.T) {

@@ -30,6 +30,9 @@ var utf8BOM = []byte("\xef\xbb\xbf")
 // parseCSV parses a whole training or test file held in data.
 func parseCSV(data []byte, name string, kind fileKind, opt ReadOptions) (*Set, *Report, error) {
 	data = bytes.TrimPrefix(data, utf8BOM)
+	if err := checkText(data, name); err != nil {
+		return nil, nil, err
+	}
 	header, body := cutLine(data)
 	if len(header) == 0 && len(body) == 0 {
 		return nil, nil, fmt.Errorf("%s: empty file, want a header line", name)
@@ -51,7 +54,7 @@ func parseCSV(data []byte, name string, kind fileKind, opt ReadOptions) (*Set, *
 		bases[c+1] += bases[c]
 	}
 	n := bases[len(chunks)]
-	s := &Set{Images: make([]uint8, n*PixelCount), IDs: make([]int, n)}
+	s := &Set{Images: make([]uint8, n*PixelCount), IDs: make([]int, n), Lines: make([]int, n)}
 	if kind == trainingKind {
 		s.Coords = make([]float32, n*NumCoords)
 		s.Mask = make([]bool, n*NumCoords)
@@ -84,6 +87,7 @@ func parseCSV(data []byte, name string, kind fileKind, opt ReadOptions) (*Set, *
 		}
 	}
 	for i, st := range status {
+		s.Lines[i] = i + 2 // the header is line 1
 		if st != rowBlank {
 			rep.Rows++
 			if kind == trainingKind {
@@ -92,6 +96,12 @@ func parseCSV(data []byte, name string, kind fileKind, opt ReadOptions) (*Set, *
 		}
 	}
 	s = compact(s, status)
+	if s.Len() == 0 {
+		if rep.Skipped > 0 {
+			return nil, nil, fmt.Errorf("no faces in %s: all %d rows are bad, the first: %s", name, rep.Skipped, rep.SkipReasons[0])
+		}
+		return nil, nil, fmt.Errorf("no faces in %s: it has a header but no data rows", name)
+	}
 	rep.Read = s.Len()
 	rep.fillStats(s)
 	return s, rep, nil
@@ -482,6 +492,7 @@ func compact(s *Set, status []rowStatus) *Set {
 		if k != i {
 			copy(s.Image(k), s.Image(i))
 			s.IDs[k] = s.IDs[i]
+			s.Lines[k] = s.Lines[i]
 			if s.HasKeypoints() {
 				c, m := s.Keypoints(k)
 				ci, mi := s.Keypoints(i)
@@ -493,6 +504,7 @@ func compact(s *Set, status []rowStatus) *Set {
 	}
 	s.Images = s.Images[:k*PixelCount]
 	s.IDs = s.IDs[:k]
+	s.Lines = s.Lines[:k]
 	if s.HasKeypoints() {
 		s.Coords = s.Coords[:k*NumCoords]
 		s.Mask = s.Mask[:k*NumCoords]

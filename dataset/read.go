@@ -89,6 +89,69 @@ func ReadTest(path string, opt ReadOptions) (*Set, *Report, error) {
 	return readFile(path, testKind, opt)
 }
 
+// ReadAny reads training or test data from path, as ReadTraining and
+// ReadTest do, the header deciding which: a header with an ImageId column
+// and no keypoint column is test data, any other header training data,
+// whose errors are reported as such. The result has keypoints exactly
+// when the file is training data.
+func ReadAny(path string, opt ReadOptions) (*Set, *Report, error) {
+	kind, err := sniffKind(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return readFile(path, kind, opt)
+}
+
+// sniffKind reads the header of path, looking into zip files as
+// loadSource does (preferring training data in a zip that holds both),
+// and says which kind of file it is.
+func sniffKind(path string) (fileKind, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return trainingKind, err
+	}
+	defer f.Close()
+	head := make([]byte, len(zipMagic))
+	if n, _ := io.ReadFull(f, head); n < len(zipMagic) || !bytes.Equal(head, zipMagic) {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return trainingKind, fmt.Errorf("read %s: %w", path, err)
+		}
+		return kindOfHeader(f), nil
+	}
+	// Zip files are unpacked in full, as loadSource does; only the header
+	// line of the CSV inside is looked at.
+	data, _, err := loadSource(path, trainingKind)
+	if err != nil {
+		return trainingKind, err
+	}
+	return kindOfHeader(bytes.NewReader(data)), nil
+}
+
+// maxHeaderLen bounds how much of a file kindOfHeader reads: the header
+// of a training file is under 1 KB.
+const maxHeaderLen = 64 << 10
+
+// kindOfHeader says whether the first line of r is a test header
+// (an ImageId column and no keypoint column) or not.
+func kindOfHeader(r io.Reader) fileKind {
+	b, _ := io.ReadAll(io.LimitReader(r, maxHeaderLen))
+	header, _ := cutLine(bytes.TrimPrefix(b, utf8BOM))
+	test := false
+	for f := range bytes.SplitSeq(header, []byte{','}) {
+		col := string(bytes.TrimSpace(unquote(bytes.TrimSpace(f))))
+		if _, ok := CoordIndex(col); ok {
+			return trainingKind
+		}
+		if col == imageIDColumn {
+			test = true
+		}
+	}
+	if test {
+		return testKind
+	}
+	return trainingKind
+}
+
 // ParseTraining parses training CSV text from r. name is used in error
 // messages. Caching does not apply.
 func ParseTraining(r io.Reader, name string, opt ReadOptions) (*Set, *Report, error) {

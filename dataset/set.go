@@ -13,6 +13,17 @@ type Set struct {
 	Coords []float32 // nil for test data, which has no keypoints
 	Mask   []bool    // nil for test data
 	IDs    []int     // ImageId of each face for test data; row number (1-based) for training data
+	// Lines holds the line of each face in the file it was read from (the
+	// header is line 1); nil when unknown, as for generated sets.
+	Lines []int
+}
+
+// Line returns the file line of face i, or 0 when it is not known.
+func (s *Set) Line(i int) int {
+	if i < len(s.Lines) {
+		return s.Lines[i]
+	}
+	return 0
 }
 
 // Len returns the number of faces.
@@ -51,6 +62,9 @@ func (s *Set) Subset(idx []int) *Set {
 	if s.IDs != nil {
 		out.IDs = make([]int, 0, len(idx))
 	}
+	if s.Lines != nil {
+		out.Lines = make([]int, 0, len(idx))
+	}
 	for _, i := range idx {
 		out.Images = append(out.Images, s.Image(i)...)
 		if s.HasKeypoints() {
@@ -60,6 +74,9 @@ func (s *Set) Subset(idx []int) *Set {
 		}
 		if s.IDs != nil {
 			out.IDs = append(out.IDs, s.IDs[i])
+		}
+		if s.Lines != nil {
+			out.Lines = append(out.Lines, s.Lines[i])
 		}
 	}
 	return out

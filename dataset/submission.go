@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 )
 
 // Prediction holds a model's answer for one test image: coordinates in
@@ -46,6 +47,32 @@ type SubmissionReport struct {
 	FilledImages int // distinct images with at least one filled row
 	Invalid      int // predictions that were NaN or infinite (counted in Filled too)
 	Clipped      int // values moved into [0, ImageSize]
+
+	// Missing counts the distinct ImageIds the lookup asks for that have
+	// no prediction at all (absent from the test file); MissingIDs holds
+	// the first MaxMissingIDs of them, in lookup order, for a warning.
+	Missing    int
+	MissingIDs []int
+}
+
+// MaxMissingIDs is how many absent ImageIds a SubmissionReport names.
+const MaxMissingIDs = 5
+
+// MissingWarning returns a one-line warning naming the ImageIds that the
+// lookup asked for and the predictions lack, or "" when there are none.
+func (r SubmissionReport) MissingWarning() string {
+	if r.Missing == 0 {
+		return ""
+	}
+	ids := make([]string, len(r.MissingIDs))
+	for i, id := range r.MissingIDs {
+		ids[i] = strconv.Itoa(id)
+	}
+	list := strings.Join(ids, ", ")
+	if r.Missing > len(r.MissingIDs) {
+		list += ", ..."
+	}
+	return fmt.Sprintf("warning: %d ImageIds of the lookup table are not in the test file (%s); their rows hold the training means", r.Missing, list)
 }
 
 // WriteSubmission writes a Kaggle submission, "RowId,Location" with one
@@ -113,7 +140,15 @@ func encodeSubmission(w io.Writer, rows []LookupRow, pred Predictions, fill [Num
 		}
 		if !ok {
 			rep.Filled++
-			filledImages[r.ImageID] = true
+			if !filledImages[r.ImageID] {
+				filledImages[r.ImageID] = true
+				if _, found := pred[r.ImageID]; !found {
+					rep.Missing++
+					if len(rep.MissingIDs) < MaxMissingIDs {
+						rep.MissingIDs = append(rep.MissingIDs, r.ImageID)
+					}
+				}
+			}
 		}
 		if c := min(max(v, 0), ImageSize); c != v {
 			v = c

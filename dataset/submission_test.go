@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -41,8 +42,8 @@ func TestEncodeSubmission(t *testing.T) {
 	if buf.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
 	}
-	wantRep := SubmissionReport{Rows: 6, Filled: 3, FilledImages: 3, Invalid: 1, Clipped: 2}
-	if rep != wantRep {
+	wantRep := SubmissionReport{Rows: 6, Filled: 3, FilledImages: 3, Invalid: 1, Clipped: 2, Missing: 1, MissingIDs: []int{2}}
+	if !reflect.DeepEqual(rep, wantRep) {
 		t.Errorf("report %+v, want %+v", rep, wantRep)
 	}
 

@@ -98,6 +98,9 @@ func (o *baselineOptions) run() error {
 		return err
 	}
 	fmt.Fprintf(o.stderr, "read %s: %d faces, %d with all keypoints\n", rep.Source, rep.Read, rep.Complete)
+	if err := checkColumns(rep, o.kind); err != nil {
+		return err
+	}
 	if o.holdout > 0 {
 		if err := o.scoreHoldout(set); err != nil {
 			return err
@@ -105,6 +108,17 @@ func (o *baselineOptions) run() error {
 	}
 	if o.out != "" {
 		return o.writeSubmission(set)
+	}
+	return nil
+}
+
+// checkColumns refuses training data with a keypoint column that is
+// empty in every face: neither baseline can place that keypoint.
+func checkColumns(rep *dataset.Report, kind string) error {
+	for j, name := range dataset.CoordNames() {
+		if rep.Present[j] == 0 {
+			return fmt.Errorf("%s: column %s is empty in all %d faces: the %s baseline needs at least one value in every keypoint column", rep.Source, name, rep.Read, kind)
+		}
 	}
 	return nil
 }
@@ -233,6 +247,9 @@ func (o *baselineOptions) writeSubmission(set *dataset.Set) error {
 		return fmt.Errorf("write submission: %w", err)
 	}
 	fmt.Fprintf(o.stderr, "wrote %s: %d rows, %d filled with training means\n", o.out, srep.Rows, srep.Filled)
+	if w := srep.MissingWarning(); w != "" {
+		fmt.Fprintln(o.stderr, w)
+	}
 	if srep.Filled > 0 {
 		fmt.Fprintf(o.stderr, "warning: %d rows of %d images had no prediction and hold the training means\n",
 			srep.Filled, srep.FilledImages)

@@ -130,3 +130,100 @@ func TestBaselineHoldoutAndSubmission(t *testing.T) {
 		})
 	}
 }
+
+// TestBaselineInputErrors checks that bad or empty inputs stop the
+// baselines with one clear line naming what is wrong.
+func TestBaselineInputErrors(t *testing.T) {
+	train, test, lookup, _ := writeBaselineFiles(t)
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	// A valid training file whose left_eye_center_x column is empty: the
+	// first field of every row.
+	data, err := os.ReadFile(train)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(data), "\n")
+	for i := 1; i < len(lines); i++ {
+		if j := strings.IndexByte(lines[i], ','); j > 0 {
+			lines[i] = lines[i][j:]
+		}
+	}
+	noLeftEyeX := write("noeye.csv", strings.Join(lines, ""))
+	headerOnlyTest := write("test-header.csv", "ImageId,Image\n")
+	lookupData, err := os.ReadFile(lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	extraField := write("lookup-extra.csv", string(lookupData)+"999,1,nose_tip_x,,oops\n")
+	headerOnlyLookup := write("lookup-header.csv", "RowId,ImageId,FeatureName,Location\n")
+	png := write("training.png", "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x60")
+
+	tests := []struct {
+		name string
+		o    baselineOptions
+		want string
+	}{
+		{"empty column, hold-out", baselineOptions{kind: "mean", train: noLeftEyeX, holdout: 0.1},
+			"column left_eye_center_x is empty in all 120 faces: the mean baseline needs at least one value"},
+		{"empty column, submission", baselineOptions{kind: "patch", train: noLeftEyeX, test: test, lookup: lookup, out: filepath.Join(dir, "s.csv")},
+			"column left_eye_center_x is empty"},
+		{"header-only test file", baselineOptions{kind: "mean", train: train, test: headerOnlyTest, lookup: lookup, out: filepath.Join(dir, "s.csv")},
+			"no faces in " + headerOnlyTest},
+		{"lookup row with an extra field", baselineOptions{kind: "mean", train: train, test: test, lookup: extraField, out: filepath.Join(dir, "s.csv")},
+			"line 47: got 5 fields, want 4"},
+		{"header-only lookup", baselineOptions{kind: "mean", train: train, test: test, lookup: headerOnlyLookup, out: filepath.Join(dir, "s.csv")},
+			"no rows in " + headerOnlyLookup},
+		{"binary training file", baselineOptions{kind: "mean", train: png, holdout: 0.1},
+			png + " is not a CSV file: it looks like a PNG image"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			o := tt.o
+			o.patchRadius, o.searchRadius, o.seed, o.stdout, o.stderr = 10, 2, 1, &stdout, &stderr
+			if err := o.check(); err != nil {
+				t.Fatal(err)
+			}
+			err := o.run()
+			if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("got %v, want one line containing %q", err, tt.want)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "s.csv")); err == nil {
+				t.Error("a submission was written")
+			}
+		})
+	}
+}
+
+// TestBaselineMissingImages checks that the warning about lookup ImageIds
+// absent from the test file names the first few of them.
+func TestBaselineMissingImages(t *testing.T) {
+	train, test, lookup, rows := writeBaselineFiles(t)
+	f, err := os.OpenFile(lookup, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range []int{501, 502, 501, 503, 504, 505, 506, 507} {
+		fmt.Fprintf(f, "%d,%d,nose_tip_x,\n", rows+1+i, id)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	o := baselineOptions{kind: "mean", train: train, test: test, lookup: lookup, out: filepath.Join(t.TempDir(), "s.csv"),
+		patchRadius: 10, searchRadius: 2, seed: 1, stdout: &stdout, stderr: &stderr}
+	if err := o.run(); err != nil {
+		t.Fatal(err)
+	}
+	want := "warning: 7 ImageIds of the lookup table are not in the test file (501, 502, 503, 504, 505, ...)"
+	if !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+	}
+}

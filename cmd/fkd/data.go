@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -25,7 +24,7 @@ func init() {
 func runData(fs *pflag.FlagSet, args []string) error {
 	var o dataCheckOptions
 	fs.BoolVar(&o.skipBad, "skip-bad", false, "skip rows that fail validation and list them, instead of stopping at the first")
-	fs.BoolVar(&o.test, "test", false, "read FILE as test data (ImageId,Image); by default the header decides")
+	fs.BoolVar(&o.test, "test", false, "read FILE as test data (ImageId,Image); by default the header decides: ImageId and no keypoint column is test data")
 	fs.BoolVar(&o.cache, "cache", false, "use the binary cache of parsed files")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -36,6 +35,9 @@ func runData(fs *pflag.FlagSet, args []string) error {
 	o.path = fs.Arg(1)
 	return o.run(os.Stdout)
 }
+
+// maxListedOutliers is how many label outliers "fkd data check" lists.
+const maxListedOutliers = 50
 
 // dataCheckOptions holds the flags of "fkd data check".
 type dataCheckOptions struct {
@@ -52,14 +54,7 @@ func (o *dataCheckOptions) run(w io.Writer) error {
 	if o.test {
 		s, rep, err = dataset.ReadTest(o.path, opt)
 	} else {
-		s, rep, err = dataset.ReadTraining(o.path, opt)
-		// A header that is not training data may be test data.
-		var re *dataset.RowError
-		if errors.As(err, &re) && re.Line == 1 {
-			if ts, trep, terr := dataset.ReadTest(o.path, opt); terr == nil {
-				s, rep, err = ts, trep, nil
-			}
-		}
+		s, rep, err = dataset.ReadAny(o.path, opt)
 	}
 	if err != nil {
 		return err
@@ -100,6 +95,17 @@ func (o *dataCheckOptions) run(w io.Writer) error {
 			lo, hi = min(lo, id), max(hi, id)
 		}
 		fmt.Fprintf(w, "ImageIds: %d..%d\n", lo, hi)
+	}
+	if s.HasKeypoints() {
+		outliers := dataset.Outliers(s)
+		fmt.Fprintf(w, "\nlabel outliers: %d", len(outliers))
+		if len(outliers) > maxListedOutliers {
+			fmt.Fprintf(w, " (the first %d below)", maxListedOutliers)
+		}
+		fmt.Fprintln(w)
+		for _, o := range outliers[:min(len(outliers), maxListedOutliers)] {
+			fmt.Fprintf(w, "  line %d: %s\n", o.Line, o.Reason)
+		}
 	}
 	if rep.Skipped > 0 {
 		fmt.Fprintf(w, "\nbad rows: %d", rep.Skipped)
