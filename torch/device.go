@@ -33,6 +33,7 @@ func CUDA(i int) Device { return Device{Type: CUDADevice, Index: i} }
 // IsCUDA reports whether d is a CUDA device.
 func (d Device) IsCUDA() bool { return d.Type == CUDADevice }
 
+// String returns "cpu" or "cuda:<index>".
 func (d Device) String() string {
 	if d.Type == CUDADevice {
 		return "cuda:" + strconv.Itoa(d.Index)

@@ -37,6 +37,8 @@ struct scope {
 };
 
 thread_local std::vector<scope> scopes;
+// The scopes fkd_scopes_hide set aside, innermost call last.
+thread_local std::vector<std::vector<scope>> hidden;
 
 // The pool of handles. Handles are never deleted, so Go may read the head
 // of any handle it ever saw; recycling bumps the generation.
@@ -193,6 +195,10 @@ void sync_threads() {
 	}
 }
 
+// The element-wise ops and reductions: unary, binary, binary_scalar,
+// binary_inplace, binary_scalar_inplace, reduce and their *_name.
+#include "shim_ops.inc"
+
 } // namespace
 
 // GUARD runs body and turns any exception into an error string named op.
@@ -245,6 +251,18 @@ int fkd_scope_keep(fkd_tensor *t) {
 }
 
 int fkd_scope_depth(void) { return static_cast<int>(scopes.size()); }
+
+void fkd_scopes_hide(void) {
+	hidden.push_back(std::move(scopes));
+	scopes.clear();
+}
+
+void fkd_scopes_restore(void) {
+	if (hidden.empty()) return;
+	while (!scopes.empty()) fkd_scope_close();
+	scopes = std::move(hidden.back());
+	hidden.pop_back();
+}
 
 void fkd_tune_malloc(void) {
 	// A training step allocates and frees tens of megabytes of activations.
@@ -489,93 +507,8 @@ int fkd_requires_grad(fkd_tensor *t) { return t->t.defined() && t->t.requires_gr
 
 // ---- Element-wise math ----
 
-static const char *unary_name(int op) {
-	static const char *names[] = {"neg",     "abs",   "sqrt",  "exp",  "log",         "relu",     "sigmoid",
-				      "tanh",    "gelu",  "square", "floor", "round",      "sign",     "logical_not",
-				      "isfinite", "clone", "contiguous", "detach", "rsqrt", "sin", "cos"};
-	return op >= 0 && op < static_cast<int>(sizeof(names) / sizeof(names[0])) ? names[op] : "unary";
-}
-
 fkd_err fkd_unary(int op, fkd_tensor *a, fkd_tensor **out) {
-	GUARD(unary_name(op), {
-		const auto &x = get(a);
-		at::Tensor r;
-		switch (op) {
-		case FKD_NEG: r = at::neg(x); break;
-		case FKD_ABS: r = at::abs(x); break;
-		case FKD_SQRT: r = at::sqrt(x); break;
-		case FKD_EXP: r = at::exp(x); break;
-		case FKD_LOG: r = at::log(x); break;
-		case FKD_RELU: r = at::relu(x); break;
-		case FKD_SIGMOID: r = at::sigmoid(x); break;
-		case FKD_TANH: r = at::tanh(x); break;
-		case FKD_GELU: r = at::gelu(x); break;
-		case FKD_SQUARE: r = at::mul(x, x); break;
-		case FKD_FLOOR: r = at::floor(x); break;
-		case FKD_ROUND: r = at::round(x); break;
-		case FKD_SIGN: r = at::sign(x); break;
-		case FKD_LOGICAL_NOT: r = at::logical_not(x); break;
-		case FKD_ISFINITE: r = at::isfinite(x); break;
-		case FKD_CLONE: r = x.clone(); break;
-		case FKD_CONTIGUOUS: r = x.contiguous(); break;
-		case FKD_DETACH: r = x.detach(); break;
-		case FKD_RSQRT: r = at::rsqrt(x); break;
-		case FKD_SIN: r = at::sin(x); break;
-		case FKD_COS: r = at::cos(x); break;
-		default: throw std::invalid_argument("unknown unary op " + std::to_string(op));
-		}
-		*out = wrap(std::move(r));
-	})
-}
-
-static const char *binary_name(int op) {
-	static const char *names[] = {"add", "sub",     "mul",     "div",    "pow",         "eq",         "ne",
-				      "lt",  "le",      "gt",      "ge",     "maximum",     "minimum",    "matmul",
-				      "logical_and", "logical_or", "atan2"};
-	return op >= 0 && op < static_cast<int>(sizeof(names) / sizeof(names[0])) ? names[op] : "binary";
-}
-
-static at::Tensor binary(int op, const at::Tensor &x, const at::Tensor &y) {
-	switch (op) {
-	case FKD_ADD: return at::add(x, y);
-	case FKD_SUB: return at::sub(x, y);
-	case FKD_MUL: return at::mul(x, y);
-	case FKD_DIV: return at::div(x, y);
-	case FKD_POW: return at::pow(x, y);
-	case FKD_EQ: return at::eq(x, y);
-	case FKD_NE: return at::ne(x, y);
-	case FKD_LT: return at::lt(x, y);
-	case FKD_LE: return at::le(x, y);
-	case FKD_GT: return at::gt(x, y);
-	case FKD_GE: return at::ge(x, y);
-	case FKD_MAXIMUM: return at::maximum(x, y);
-	case FKD_MINIMUM: return at::minimum(x, y);
-	case FKD_MATMUL: return at::matmul(x, y);
-	case FKD_LOGICAL_AND: return at::logical_and(x, y);
-	case FKD_LOGICAL_OR: return at::logical_or(x, y);
-	case FKD_ATAN2: return at::atan2(x, y);
-	}
-	throw std::invalid_argument("unknown binary op " + std::to_string(op));
-}
-
-static at::Tensor binary_scalar(int op, const at::Tensor &x, double v) {
-	auto s = scalar(x, v);
-	switch (op) {
-	case FKD_ADD: return at::add(x, s);
-	case FKD_SUB: return at::sub(x, s);
-	case FKD_MUL: return at::mul(x, s);
-	case FKD_DIV: return at::div(x, s);
-	case FKD_POW: return at::pow(x, s);
-	case FKD_EQ: return at::eq(x, s);
-	case FKD_NE: return at::ne(x, s);
-	case FKD_LT: return at::lt(x, s);
-	case FKD_LE: return at::le(x, s);
-	case FKD_GT: return at::gt(x, s);
-	case FKD_GE: return at::ge(x, s);
-	case FKD_MAXIMUM: return at::clamp_min(x, s);
-	case FKD_MINIMUM: return at::clamp_max(x, s);
-	}
-	return binary(op, x, at::scalar_tensor(s, x.options()));
+	GUARD(unary_name(op), *out = wrap(unary(op, get(a))))
 }
 
 fkd_err fkd_binary(int op, fkd_tensor *a, fkd_tensor *b, fkd_tensor **out) {
@@ -583,34 +516,23 @@ fkd_err fkd_binary(int op, fkd_tensor *a, fkd_tensor *b, fkd_tensor **out) {
 }
 
 fkd_err fkd_binary_scalar(int op, fkd_tensor *a, double b, fkd_tensor **out) {
-	GUARD(binary_name(op), *out = wrap(binary_scalar(op, get(a), b)))
+	GUARD(binary_name(op), {
+		const auto &x = get(a);
+		*out = wrap(binary_scalar(op, x, scalar(x, b)));
+	})
 }
 
 fkd_err fkd_binary_(int op, fkd_tensor *a, fkd_tensor *b) {
 	GUARD(binary_name(op), {
 		auto x = get(a);
-		const auto &y = get(b);
-		switch (op) {
-		case FKD_ADD: x.add_(y); break;
-		case FKD_SUB: x.sub_(y); break;
-		case FKD_MUL: x.mul_(y); break;
-		case FKD_DIV: x.div_(y); break;
-		default: x.copy_(binary(op, x, y));
-		}
+		binary_inplace(op, x, get(b));
 	})
 }
 
 fkd_err fkd_binary_scalar_(int op, fkd_tensor *a, double b) {
 	GUARD(binary_name(op), {
 		auto x = get(a);
-		auto s = scalar(x, b);
-		switch (op) {
-		case FKD_ADD: x.add_(s); break;
-		case FKD_SUB: x.sub_(s); break;
-		case FKD_MUL: x.mul_(s); break;
-		case FKD_DIV: x.div_(s); break;
-		default: x.copy_(binary_scalar(op, x, b));
-		}
+		binary_scalar_inplace(op, x, scalar(x, b));
 	})
 }
 
@@ -628,41 +550,8 @@ fkd_err fkd_where(fkd_tensor *cond, fkd_tensor *a, fkd_tensor *b, fkd_tensor **o
 	GUARD("where", *out = wrap(at::where(get(cond), get(a), get(b))))
 }
 
-static const char *reduce_name(int op) {
-	static const char *names[] = {"sum", "mean", "amax", "amin", "argmax", "argmin", "all", "any"};
-	return op >= 0 && op < 8 ? names[op] : "reduce";
-}
-
 fkd_err fkd_reduce(int op, fkd_tensor *a, const int64_t *dims, int ndims, int keepdim, fkd_tensor **out) {
-	GUARD(reduce_name(op), {
-		const auto &x = get(a);
-		auto d = ints(dims, ndims);
-		bool all = ndims == 0, k = keepdim != 0;
-		at::Tensor r;
-		switch (op) {
-		case FKD_SUM: r = all ? at::sum(x) : at::sum(x, d, k); break;
-		case FKD_MEAN: r = all ? at::mean(x) : at::mean(x, d, k); break;
-		case FKD_AMAX: r = all ? at::max(x) : at::amax(x, d, k); break;
-		case FKD_AMIN: r = all ? at::min(x) : at::amin(x, d, k); break;
-		case FKD_ARGMAX:
-		case FKD_ARGMIN: {
-			if (ndims > 1) throw std::invalid_argument("takes one dimension or none");
-			c10::optional<int64_t> dim;
-			if (ndims == 1) dim = dims[0];
-			r = op == FKD_ARGMAX ? at::argmax(x, dim, k) : at::argmin(x, dim, k);
-			break;
-		}
-		case FKD_ALL:
-		case FKD_ANY: {
-			if (ndims > 1) throw std::invalid_argument("takes one dimension or none");
-			if (all) r = op == FKD_ALL ? at::all(x) : at::any(x);
-			else r = op == FKD_ALL ? at::all(x, dims[0], k) : at::any(x, dims[0], k);
-			break;
-		}
-		default: throw std::invalid_argument("unknown reduction " + std::to_string(op));
-		}
-		*out = wrap(std::move(r));
-	})
+	GUARD(reduce_name(op), *out = wrap(reduce(op, get(a), ints(dims, ndims), keepdim != 0)))
 }
 
 fkd_err fkd_fill_(fkd_tensor *t, double value) {

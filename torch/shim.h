@@ -38,19 +38,9 @@ enum { FKD_FLOAT32, FKD_FLOAT64, FKD_INT64, FKD_BOOL, FKD_UINT8, FKD_BFLOAT16, F
 /* Device types. */
 enum { FKD_CPU, FKD_CUDA };
 
-/* Element-wise unary ops for fkd_unary. */
-enum {
-	FKD_NEG, FKD_ABS, FKD_SQRT, FKD_EXP, FKD_LOG, FKD_RELU, FKD_SIGMOID, FKD_TANH, FKD_GELU,
-	FKD_SQUARE, FKD_FLOOR, FKD_ROUND, FKD_SIGN, FKD_LOGICAL_NOT, FKD_ISFINITE, FKD_CLONE,
-	FKD_CONTIGUOUS, FKD_DETACH, FKD_RSQRT, FKD_SIN, FKD_COS
-};
-/* Element-wise binary ops for fkd_binary, fkd_binary_scalar and the in-place forms. */
-enum {
-	FKD_ADD, FKD_SUB, FKD_MUL, FKD_DIV, FKD_POW, FKD_EQ, FKD_NE, FKD_LT, FKD_LE, FKD_GT, FKD_GE,
-	FKD_MAXIMUM, FKD_MINIMUM, FKD_MATMUL, FKD_LOGICAL_AND, FKD_LOGICAL_OR, FKD_ATAN2
-};
-/* Reductions for fkd_reduce. */
-enum { FKD_SUM, FKD_MEAN, FKD_AMAX, FKD_AMIN, FKD_ARGMAX, FKD_ARGMIN, FKD_ALL, FKD_ANY };
+/* The op numbers of fkd_unary, fkd_binary and fkd_reduce (FKD_NEG, FKD_ADD,
+ * FKD_SUM, ...), generated from torch/internal/opgen/table.go. */
+#include "shim_ops.h"
 /* Reductions of a loss. */
 enum { FKD_REDUCE_NONE, FKD_REDUCE_MEAN, FKD_REDUCE_SUM };
 
@@ -64,6 +54,12 @@ void fkd_scope_close(void);            /* frees every tensor made in the innermo
  * there is none, and Go now owns the handle. */
 int fkd_scope_keep(fkd_tensor *t);
 int fkd_scope_depth(void);
+/* Sets the calling thread's open scopes aside, so that handles made until
+ * fkd_scopes_restore belong to Go; calls nest. */
+void fkd_scopes_hide(void);
+/* Brings back the scopes the matching fkd_scopes_hide set aside, first
+ * closing any scope opened since and left open. */
+void fkd_scopes_restore(void);
 void fkd_tune_malloc(void);           /* large blocks from the heap, kept mapped */
 int fkd_grad_enabled(void);
 void fkd_set_grad_enabled(int on);     /* thread-local, like LibTorch's grad mode */

@@ -87,10 +87,13 @@ func result(err C.fkd_err, out *C.fkd_tensor) *Tensor {
 // unreachable ones).
 func (t *Tensor) stale() bool { return uint64(head(t.h).gen) != t.gen }
 
-// Free drops the tensor's storage now, or this handle's share of it when
-// another tensor or a gradient shares it. Free is idempotent and safe on a
-// nil *Tensor, and on a tensor whose scope has closed; other uses of a
-// freed tensor panic.
+// Free drops this handle's reference to the tensor's storage now, without
+// waiting for its scope to close or for the garbage collector. The storage
+// itself goes when nothing else holds it: a view or another tensor sharing
+// it (Narrow, Detach, To with nothing to change) keeps it, and so does a
+// parameter whose gradient Grad returned, which keeps its gradient. Free is
+// idempotent and safe on a nil *Tensor, and on a tensor whose scope has
+// closed; other uses of a freed tensor panic.
 func (t *Tensor) Free() {
 	if t == nil || t.freed || t.stale() {
 		return
@@ -459,9 +462,6 @@ func (t *Tensor) Grad() *Tensor {
 	must(err)
 	return wrap(out)
 }
-
-// Detach returns a tensor sharing t's storage that autograd does not track.
-func (t *Tensor) Detach() *Tensor { return t.unary(C.FKD_DETACH) }
 
 func boolInt(b bool) C.int {
 	if b {

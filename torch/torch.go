@@ -17,13 +17,15 @@
 // # Memory
 //
 // A tensor's storage lives in C++ memory that Go's garbage collector does
-// not see, so fkd never waits for the collector to free it. Free releases
-// one tensor at once. A Scope owns every tensor created on its goroutine
-// while it is open, and Close frees them all: a training step opens a scope,
-// and what it made is gone when the step ends, while parameters made
-// outside any scope outlive it. Keep moves a result out of a scope. A
-// cleanup registered with the Go runtime frees anything unreachable that
-// was never freed, as a safety net only.
+// not see, so fkd never waits for the collector to free it. Free drops one
+// tensor's reference at once. A Scope owns every tensor created on its
+// goroutine while it is open, and Close frees them all: a training step
+// opens a scope, and what it made is gone when the step ends, while
+// parameters made outside any scope outlive it. Keep moves a result out of
+// a scope; Unscoped makes tensors outside every open scope, as an
+// optimiser's buffers. A cleanup registered with the Go runtime frees
+// anything unreachable that was never freed and belongs to no scope, as a
+// safety net only. README.md in this directory tells more.
 //
 // When the package loads it sets glibc's malloc to serve large blocks from
 // the heap and keep freed pages mapped (mallopt M_MMAP_THRESHOLD and
@@ -40,7 +42,7 @@
 // SetNumThreads threads.
 package torch
 
-//go:generate sh gen_cgo_flags.sh
+//go:generate go run ./internal/opgen
 
 // #cgo CXXFLAGS: -std=c++20 -I/usr/include/torch/csrc/api/include -Wno-deprecated-declarations
 // #cgo LDFLAGS: -ltorch -ltorch_cpu -lc10 -ldl
@@ -63,6 +65,7 @@ type Error struct {
 	Msg string // LibTorch's message, first line of the C++ exception
 }
 
+// Error returns "torch <op>: <message>".
 func (e *Error) Error() string { return "torch " + e.Op + ": " + e.Msg }
 
 // takeError converts and frees a shim error; nil for success.
@@ -204,6 +207,20 @@ func Keep(ts ...*Tensor) *Tensor {
 	return ts[0]
 }
 
+// Unscoped runs f with the scopes open on the calling goroutine set aside:
+// the tensors f makes belong to no scope, so they outlive the caller's
+// scopes, and Go frees them (Free, or the runtime cleanup once
+// unreachable). Tensors made before stay usable inside f. Scopes that f
+// opens belong to f and must be closed by it. The caller's scopes are back
+// when Unscoped returns, even when f panics.
+func Unscoped(f func()) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	C.fkd_scopes_hide()
+	defer C.fkd_scopes_restore()
+	f()
+}
+
 // WithScope runs f inside a new scope and closes it when f returns.
 func WithScope(f func()) {
 	s := NewScope()
@@ -235,6 +252,7 @@ var dtypeSizes = map[DType]int{
 	Float32: 4, Float64: 8, Int64: 8, Bool: 1, Uint8: 1, BFloat16: 2, Float16: 2, Int32: 4,
 }
 
+// String returns the type's name, e.g. "float32".
 func (d DType) String() string {
 	if s, ok := dtypeNames[d]; ok {
 		return s

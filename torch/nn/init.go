@@ -40,6 +40,7 @@ const (
 	FanOut
 )
 
+// String returns "fan_in" or "fan_out", PyTorch's names for the modes.
 func (m FanMode) String() string {
 	if m == FanOut {
 		return "fan_out"

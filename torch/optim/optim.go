@@ -151,34 +151,27 @@ func checkParams(params []*torch.Tensor) error {
 }
 
 // zerosLike returns zero tensors shaped like params, on their devices and
-// with their dtypes, owned by no scope.
-//
-// Scopes belong to the OS thread of the goroutine that opened them, and
-// that goroutine stays locked to its thread while any is open, so no other
-// goroutine runs inside a scope. Allocating on a new goroutine therefore
-// puts the buffers outside every scope whatever the caller has open.
+// with their dtypes, owned by no scope (torch.Unscoped), so that they
+// outlive whatever scopes the caller has open.
 func zerosLike(params []*torch.Tensor) []*torch.Tensor {
 	out := make([]*torch.Tensor, len(params))
-	done := make(chan any)
-	go func() {
-		defer func() { done <- recover() }()
+	torch.Unscoped(func() {
 		for i, p := range params {
 			out[i] = torch.Zeros(p.Shape(), p.DType(), p.Device())
 		}
-	}()
-	if r := <-done; r != nil {
-		panic(r)
-	}
+	})
 	return out
 }
 
-// hasGrad reports whether p holds a gradient.
+// hasGrad reports whether p holds a gradient. It frees the handle Grad
+// returned: Free drops only that handle's reference, and the gradient
+// stays with p.
 func hasGrad(p *torch.Tensor) bool {
 	g := p.Grad()
 	if g == nil {
 		return false
 	}
-	g.Free() // the handle only; the gradient stays with p
+	g.Free()
 	return true
 }
 
