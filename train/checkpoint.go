@@ -24,8 +24,9 @@ import (
 //     as JSON), "fkd.progress" (where the run stands: epochs done, steps
 //     done in the current epoch, the global step, the best epoch and its
 //     RMSE, epochs since it, the running sums of the epoch so far and the
-//     history, as JSON) and "fkd.data" (a fingerprint of the training
-//     data).
+//     history, as JSON), "fkd.data" (a fingerprint of the training
+//     data) and "fkd.data_paths" (the data files, as DataPaths in JSON;
+//     absent when unknown).
 //
 // Checkpoints are written atomically at the end of every epoch and when a
 // run is interrupted; a run that fails (a non-finite loss) leaves the last
@@ -40,6 +41,7 @@ const (
 	metaConfig   = "fkd.config"
 	metaProgress = "fkd.progress"
 	metaData     = "fkd.data"
+	metaPaths    = "fkd.data_paths"
 
 	modelPrefix = "model."
 	bestPrefix  = "best."
@@ -68,12 +70,23 @@ type Running struct {
 	Seconds float64 `json:"seconds"` // wall time spent on the epoch before an interruption
 }
 
+// DataPaths are the files a run read its data from, as absolute paths,
+// so that a resumed run can read them again without being told. An empty
+// path is one not known or that could not be kept (standard input, a
+// pipe): a resumed run must then be given it.
+type DataPaths struct {
+	Train  string `json:"train,omitempty"`
+	Test   string `json:"test,omitempty"`
+	Lookup string `json:"lookup,omitempty"`
+}
+
 // Checkpoint is the metadata of a checkpoint file.
 type Checkpoint struct {
-	Path     string
-	Config   Config
-	Progress Progress
-	Data     string // fingerprint of the training data
+	Path      string
+	Config    Config
+	Progress  Progress
+	Data      string    // fingerprint of the training data
+	DataPaths DataPaths // where the data came from; the fingerprint decides whether it is the same
 }
 
 // ReadCheckpoint reads the metadata of the checkpoint at path, without
@@ -99,6 +112,11 @@ func parseCheckpointMeta(path string, meta map[string]string) (*Checkpoint, erro
 	}
 	if err := json.Unmarshal([]byte(meta[metaProgress]), &ck.Progress); err != nil {
 		return nil, fmt.Errorf("read checkpoint %s: metadata %s: %w", path, metaProgress, err)
+	}
+	if p, ok := meta[metaPaths]; ok {
+		if err := json.Unmarshal([]byte(p), &ck.DataPaths); err != nil {
+			return nil, fmt.Errorf("read checkpoint %s: metadata %s: %w", path, metaPaths, err)
+		}
 	}
 	p := &ck.Progress
 	if p.Epoch < 0 || p.Step < 0 || p.GlobalStep < 0 || p.Epoch > ck.Config.Epochs || len(p.History) != p.Epoch ||
@@ -135,6 +153,13 @@ func (r *runner) writeCheckpoint() error {
 	meta[metaConfig] = string(cfg)
 	meta[metaProgress] = string(prog)
 	meta[metaData] = r.dataID
+	if r.opts.Data != (DataPaths{}) {
+		paths, err := json.Marshal(r.opts.Data)
+		if err != nil {
+			return fmt.Errorf("write checkpoint: %w", err)
+		}
+		meta[metaPaths] = string(paths)
+	}
 	if err := os.MkdirAll(filepath.Dir(r.ckptPath), 0o755); err != nil {
 		return fmt.Errorf("write checkpoint: %w", err)
 	}

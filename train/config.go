@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/fkd-project/fkd/augment"
+	"github.com/fkd-project/fkd/internal/atomicfile"
 )
 
 // Config is everything that decides a training run. It is stored, as
@@ -32,8 +33,11 @@ type Config struct {
 	ClipNorm    float64 `json:"clip_norm"`    // clip the gradients' joint L2 norm to this; 0: no clipping
 	Augment     string  `json:"augment"`      // augmentation of training batches, for augment.ParseRecipe; "" or "none": off
 	Holdout     float64 `json:"holdout"`      // fraction of faces held out for validation, in [0, 1)
-	Checkpoint  string  `json:"checkpoint"`   // checkpoint file; "" means beside Out (see CheckpointPath)
-	Out         string  `json:"out"`          // the trained model's file
+	// DropOutliers leaves the faces dataset.Outliers finds out of
+	// training and out of the hold-out score.
+	DropOutliers bool   `json:"drop_outliers,omitempty"`
+	Checkpoint   string `json:"checkpoint"` // checkpoint file; "" means beside Out (see CheckpointPath)
+	Out          string `json:"out"`        // the trained model's file
 	// Resume continues the run whose checkpoint is at CheckpointPath
 	// instead of starting afresh. Settings that shape the trajectory must
 	// match the checkpoint's (see Run).
@@ -119,6 +123,31 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("hold-out fraction %g: want it in [0, 1)", c.Holdout)
 	case c.Out == "":
 		return fmt.Errorf("no output model path")
+	case atomicfile.IsStdout(c.Out):
+		return fmt.Errorf("output model %q: the model needs a file (its history and checkpoint go beside it)", c.Out)
+	case c.CheckpointPath() == c.Out:
+		return fmt.Errorf("checkpoint %q is the model file too: give them different names", c.Out)
+	case atomicfile.IsStdout(c.CheckpointPath()):
+		return fmt.Errorf("checkpoint %q: a checkpoint needs a file, to resume from", c.CheckpointPath())
+	}
+	return nil
+}
+
+// OutputPaths returns the files a run writes: the model, its checkpoint
+// and its history.
+func (c *Config) OutputPaths() []string {
+	return []string{c.Out, c.CheckpointPath(), c.HistoryPath()}
+}
+
+// CheckOutputs checks, with atomicfile.Check, that every file a run
+// writes can be written (none is a directory, their directories exist or
+// can be made and take new files), so that a run fails before its first
+// epoch rather than after its last.
+func (c *Config) CheckOutputs() error {
+	for _, p := range c.OutputPaths() {
+		if err := atomicfile.Check(p); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -198,6 +227,7 @@ func (c *Config) trajectoryMismatch(ck *Config) string {
 		{"clip norm", c.ClipNorm, ck.ClipNorm},
 		{"augment", c.augmentString(), ck.augmentString()},
 		{"holdout", c.Holdout, ck.Holdout},
+		{"drop outliers", c.DropOutliers, ck.DropOutliers},
 	} {
 		if s.have != s.was {
 			return fmt.Sprintf("%s %v (the checkpoint's run has %v)", s.name, s.have, s.was)

@@ -79,6 +79,12 @@ type History struct {
 	BestHoldoutRMSEPx *float64     `json:"best_holdout_rmse_px"`
 	Stopped           string       `json:"stopped,omitempty"` // why training ended; empty while it runs
 	Epochs            []EpochStats `json:"epochs"`
+	// MeanHoldoutRMSEPx is the hold-out RMSE of the mean baseline (the
+	// training part's mean keypoints for every face), the score a model
+	// must beat; null without a hold-out part.
+	MeanHoldoutRMSEPx *float64 `json:"mean_baseline_holdout_rmse_px,omitempty"`
+	// DroppedOutliers are the faces Config.DropOutliers left out.
+	DroppedOutliers []DroppedFace `json:"dropped_outliers,omitempty"`
 }
 
 // WriteHistory writes h as indented JSON to path, atomically.

@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/fkd-project/fkd/augment"
@@ -18,6 +20,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/internal/atomicfile"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/torch"
 	"github.com/fkd-project/fkd/torch/nn"
@@ -40,6 +43,14 @@ type Options struct {
 	// or infinite loss; 0 means every 250 ms. Steps themselves never wait
 	// for the device.
 	ReadEvery time.Duration
+	// Data names the files the data was read from, kept in the checkpoint
+	// so that a resumed run can read them again without being told; an
+	// empty path is one that could not be kept (standard input).
+	Data DataPaths
+
+	// afterStep, for tests in this package, is called after every step
+	// with the runner.
+	afterStep func(*runner)
 }
 
 // StepInfo describes an optimiser step just taken.
@@ -66,6 +77,20 @@ type Result struct {
 	// Train and Holdout are the two parts of the data (Holdout nil
 	// without one), their images copied back from the device at the end.
 	Train, Holdout *dataset.Set
+	// MeanHoldoutRMSEPx is the hold-out RMSE of the mean baseline (the
+	// training part's mean keypoints for every face); NaN without a
+	// hold-out part. A model worse than it has not learnt.
+	MeanHoldoutRMSEPx float64
+	// Dropped are the faces Config.DropOutliers left out.
+	Dropped []DroppedFace
+}
+
+// DroppedFace is a face that Config.DropOutliers left out of a run.
+type DroppedFace struct {
+	Row     int    `json:"row"`     // index of the face in the data given to Run, from 0
+	Line    int    `json:"line"`    // its line in the file it was read from; 0 when unknown
+	Reason  string `json:"reason"`  // why dataset.Outliers took it for a labelling mistake
+	Holdout bool   `json:"holdout"` // whether the split put it in the hold-out part
 }
 
 // InterruptedError is returned by Run when its context is cancelled: the
@@ -75,6 +100,10 @@ type InterruptedError struct {
 	Checkpoint  string
 	Epoch, Step int // the epoch (from 1) and the steps of it done
 	Steps       int // steps per epoch
+	// Model is Config.Out when the best model so far was saved there;
+	// OlderModel is Config.Out when it was not and a file of an older
+	// run is there.
+	Model, OlderModel string
 }
 
 func (e *InterruptedError) Error() string {
@@ -105,6 +134,26 @@ func (e *NonFiniteLossError) Error() string {
 		what, e.Epoch, e.Step, last)
 }
 
+// NonFiniteModelError is returned by Run when, at the end of an epoch or
+// at an interruption, a tensor of the model (a BatchNorm running
+// variance, typically) holds a NaN or an infinity although the loss
+// stayed finite. Like a non-finite loss it stops the run before another
+// checkpoint is written: the last one is left as it was.
+type NonFiniteModelError struct {
+	Tensor     string // the first such tensor, by name
+	Epoch      int    // from 1
+	Checkpoint string // the last good checkpoint; "" when none was written
+}
+
+func (e *NonFiniteModelError) Error() string {
+	last := "none was written yet"
+	if e.Checkpoint != "" {
+		last = e.Checkpoint
+	}
+	return fmt.Sprintf("the model's %s holds NaN or infinite values in epoch %d; last good checkpoint: %s; try a lower --lr",
+		e.Tensor, e.Epoch, last)
+}
+
 // Extra keys of the model metadata Run saves.
 const (
 	ExtraConfig     = "train.config"               // the Config, as JSON
@@ -117,6 +166,7 @@ const (
 	ExtraHoldFaces  = "train.holdout_faces"        // faces held out
 	ExtraStopped    = "train.stopped"              // why training ended
 	ExtraAMP        = "train.amp"                  // mixed precision asked for, and what came of it
+	ExtraDropped    = "train.dropped_outliers"     // faces left out as outliers (with Config.DropOutliers)
 )
 
 // Run trains the model cfg describes on the faces of data, which must
@@ -140,7 +190,12 @@ const (
 // threads, mixed precision, patience and output paths. Resuming a run
 // that had finished saves its model again and trains no further.
 func Run(ctx context.Context, cfg Config, data *dataset.Set, o Options) (*Result, error) {
+	start := time.Now()
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	// Fail before any work when an output cannot be written.
+	if err := cfg.CheckOutputs(); err != nil {
 		return nil, err
 	}
 	if !data.HasKeypoints() {
@@ -173,10 +228,12 @@ func Run(ctx context.Context, cfg Config, data *dataset.Set, o Options) (*Result
 	} else {
 		r.log = io.Discard
 	}
+	r.removeStale(start)
 	if err := r.split(data); err != nil {
 		return nil, err
 	}
 	r.dataID = fingerprint(data)
+	r.meanRMSE = meanBaselineRMSE(r.trainSet, r.holdSet)
 
 	var ck *Checkpoint
 	if cfg.Resume {
@@ -230,6 +287,7 @@ func Run(ctx context.Context, cfg Config, data *dataset.Set, o Options) (*Result
 		fmt.Fprintf(r.log, "mixed precision: forward passes under %s autocast\n", cfg.AMP)
 	}
 	params, macs := models.Count(r.model)
+	r.logDropped()
 	fmt.Fprintf(r.log, "training %s (%d parameters, %.1f MMAC per face) on %s: %d faces, %d held out; %d steps of %d per epoch\n",
 		r.model.Spec(), params, float64(macs)/1e6, dev, r.train.n, r.holdLen(), r.steps, cfg.Batch)
 
@@ -262,6 +320,8 @@ type runner struct {
 	best              *nn.Store // snapshot of the best epoch's weights; nil until one is scored
 	ckptWritten       bool      // whether ckptPath holds a checkpoint of this run
 	handedOver        bool      // whether the model went to the caller in a Result
+	meanRMSE          float64   // hold-out RMSE of the mean baseline, px; NaN without a hold-out part
+	dropped           []DroppedFace
 
 	// The epoch's running sums on the device (sums.go), and when and at
 	// how many faces they were last read.
@@ -312,21 +372,117 @@ func withImages(s *dataset.Set, f *faces) *dataset.Set {
 	return &dataset.Set{Images: f.images.Uint8s(), Coords: s.Coords, Mask: s.Mask, IDs: s.IDs}
 }
 
-// split divides data into the training and hold-out parts.
+// split divides data into the training and hold-out parts. With
+// Config.DropOutliers the outliers are left out of both after the split,
+// so that the hold-out part is the same faces as without, less those.
 func (r *runner) split(data *dataset.Set) error {
-	if r.cfg.Holdout == 0 {
+	drop := map[int]bool{}
+	if r.cfg.DropOutliers {
+		for _, o := range dataset.Outliers(data) {
+			drop[o.Row] = true
+			r.dropped = append(r.dropped, DroppedFace{Row: o.Row, Line: o.Line, Reason: o.Reason})
+		}
+	}
+	keep := func(idx []int) []int {
+		return slices.DeleteFunc(idx, func(i int) bool { return drop[i] })
+	}
+	switch {
+	case r.cfg.Holdout == 0 && len(drop) == 0:
 		r.trainSet = data
-	} else {
+	case r.cfg.Holdout == 0:
+		all := make([]int, data.Len())
+		for i := range all {
+			all[i] = i
+		}
+		r.trainSet = data.Subset(keep(all))
+	default:
 		tr, ho := dataset.Split(data, r.cfg.Holdout, r.cfg.Seed)
 		if len(ho) == 0 {
 			return fmt.Errorf("a hold-out fraction of %g of %d faces holds out none", r.cfg.Holdout, data.Len())
 		}
-		r.trainSet, r.holdSet = data.Subset(tr), data.Subset(ho)
+		held := map[int]bool{}
+		for _, i := range ho {
+			held[i] = true
+		}
+		for k := range r.dropped {
+			r.dropped[k].Holdout = held[r.dropped[k].Row]
+		}
+		if ho = keep(ho); len(ho) == 0 {
+			return fmt.Errorf("every hold-out face is an outlier (--drop-outliers); hold out a larger fraction")
+		}
+		r.trainSet, r.holdSet = data.Subset(keep(tr)), data.Subset(ho)
 	}
 	if r.trainSet.Len() < 2 {
 		return fmt.Errorf("%d faces to train on: want at least 2", r.trainSet.Len())
 	}
 	return nil
+}
+
+// logDropped says which faces Config.DropOutliers left out.
+func (r *runner) logDropped() {
+	if !r.cfg.DropOutliers {
+		return
+	}
+	if len(r.dropped) == 0 {
+		fmt.Fprintln(r.log, "drop outliers: no face looks mislabelled; none left out")
+		return
+	}
+	held := 0
+	where := make([]string, len(r.dropped))
+	for k, d := range r.dropped {
+		if d.Holdout {
+			held++
+		}
+		where[k] = faceName(d)
+	}
+	fmt.Fprintf(r.log, "drop outliers: left out %d faces that look mislabelled (%d of them from the hold-out part): %s\n",
+		len(r.dropped), held, strings.Join(where, ", "))
+	const shown = 20
+	for _, d := range r.dropped[:min(len(r.dropped), shown)] {
+		fmt.Fprintf(r.log, "  %s: %s\n", faceName(d), d.Reason)
+	}
+	if len(r.dropped) > shown {
+		fmt.Fprintf(r.log, "  ... and %d more (all in the history)\n", len(r.dropped)-shown)
+	}
+}
+
+// faceName names a dropped face by its file line, or by its row when the
+// line is unknown.
+func faceName(d DroppedFace) string {
+	if d.Line > 0 {
+		return fmt.Sprintf("line %d", d.Line)
+	}
+	return fmt.Sprintf("row %d", d.Row+1)
+}
+
+// meanBaselineRMSE returns the hold-out RMSE in pixels of predicting the
+// training part's mean keypoints for every hold-out face; NaN without a
+// hold-out part.
+func meanBaselineRMSE(train, hold *dataset.Set) float64 {
+	if hold == nil || hold.Len() == 0 {
+		return math.NaN()
+	}
+	means := dataset.Means(train)
+	pred := make([]float32, 0, len(hold.Coords))
+	for range hold.Len() {
+		pred = append(pred, means[:]...)
+	}
+	return dataset.RMSE(pred, hold.Coords, hold.Mask)
+}
+
+// removeStale removes the temporary files that an interrupted process
+// left beside the run's outputs, as atomicfile.RemoveStale does: only
+// those of the outputs' own names, older than the run.
+func (r *runner) removeStale(start time.Time) {
+	for _, p := range r.cfg.OutputPaths() {
+		removed, err := atomicfile.RemoveStale(p, start)
+		for _, name := range removed {
+			fmt.Fprintf(r.log, "removed %s, a temporary file an interrupted run left\n", name)
+		}
+		if err != nil {
+			fmt.Fprintf(r.log, "warning: %v\n", err)
+		}
+	}
 }
 
 // checkResume reads the checkpoint to resume and checks that it belongs
@@ -398,6 +554,9 @@ func (r *runner) loop(ctx context.Context) error {
 				}
 				bar.Describe(desc)
 				_ = bar.Add(1)
+			}
+			if r.opts.afterStep != nil {
+				r.opts.afterStep(r)
 			}
 			if r.opts.AfterStep != nil {
 				r.opts.AfterStep(StepInfo{Epoch: r.epoch + 1, Step: r.step, Steps: r.steps, GlobalStep: r.global, Loss: r.runningLoss(), LR: lr})
@@ -492,21 +651,76 @@ func (r *runner) trainStep(idx []int64) error {
 	return nil
 }
 
-// interrupt checkpoints the run mid-epoch.
+// interrupt checkpoints the run mid-epoch, then saves the best model so
+// far to Config.Out, or says that a model file already there is an older
+// run's.
 func (r *runner) interrupt(start time.Time) error {
 	if err := r.readSums(); err != nil {
+		return err
+	}
+	if err := r.checkFinite(); err != nil {
 		return err
 	}
 	r.running.Seconds += time.Since(start).Seconds()
 	if err := r.writeCheckpoint(); err != nil {
 		return fmt.Errorf("interrupted, and the checkpoint could not be saved: %w", err)
 	}
-	return &InterruptedError{Checkpoint: r.ckptPath, Epoch: r.epoch + 1, Step: r.step, Steps: r.steps}
+	ie := &InterruptedError{Checkpoint: r.ckptPath, Epoch: r.epoch + 1, Step: r.step, Steps: r.steps}
+	switch {
+	case r.best != nil:
+		// The run ends here: the model may take the best weights.
+		stopped := fmt.Sprintf("interrupted in epoch %d; the best model so far", r.epoch+1)
+		if _, err := r.saveModel(stopped); err != nil {
+			fmt.Fprintf(r.log, "warning: the best model so far could not be saved: %v\n", err)
+			break
+		}
+		ie.Model = r.cfg.Out
+		fmt.Fprintf(r.log, "saved the best model so far (epoch %d, hold-out RMSE %.4f px) to %s\n", r.top.epoch, r.top.rmse, r.cfg.Out)
+	default:
+		if _, err := os.Stat(r.cfg.Out); err == nil {
+			ie.OlderModel = r.cfg.Out
+			fmt.Fprintf(r.log, "note: %s is from an older run, not this one: this run has no model to save yet\n", r.cfg.Out)
+		}
+	}
+	return ie
+}
+
+// checkFinite reports a NaN or an infinity in the model's tensors (a
+// BatchNorm running variance can overflow while the loss stays finite)
+// as a *NonFiniteModelError.
+func (r *runner) checkFinite() error {
+	named := r.model.Store().NamedTensors()
+	var ok []bool
+	err := torch.Catch(func() {
+		torch.WithScope(func() {
+			all := make([]*torch.Tensor, len(named))
+			for i, nt := range named {
+				all[i] = nt.Tensor.Detach().IsFinite().All()
+			}
+			ok = torch.Stack(all, 0).Bools()
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("epoch %d: check the model for NaN: %w", r.epoch+1, err)
+	}
+	for i, fine := range ok {
+		if !fine {
+			e := &NonFiniteModelError{Tensor: named[i].Name, Epoch: r.epoch + 1}
+			if r.ckptWritten {
+				e.Checkpoint = r.ckptPath
+			}
+			return e
+		}
+	}
+	return nil
 }
 
 // endEpoch scores the epoch, keeps the best model, decides on early
 // stopping, and writes the history and a checkpoint.
 func (r *runner) endEpoch(start time.Time) error {
+	if err := r.checkFinite(); err != nil {
+		return err
+	}
 	holdLoss, holdRMSE, err := r.evaluate()
 	if err != nil {
 		return fmt.Errorf("epoch %d: hold-out evaluation: %w", r.epoch+1, err)
@@ -608,7 +822,10 @@ func toPixels(c []float32) {
 }
 
 func (r *runner) writeHistory() error {
-	h := &History{Config: r.cfg, BestEpoch: r.top.epoch, Stopped: r.stopped, Epochs: r.history}
+	h := &History{
+		Config: r.cfg, BestEpoch: r.top.epoch, Stopped: r.stopped, Epochs: r.history,
+		MeanHoldoutRMSEPx: finite(r.meanRMSE), DroppedOutliers: r.dropped,
+	}
 	if r.top.epoch > 0 {
 		h.BestHoldoutRMSEPx = finite(r.top.rmse)
 	}
@@ -624,15 +841,39 @@ func (r *runner) writeHistory() error {
 // finish puts the best weights into the model, saves it and returns the
 // result.
 func (r *runner) finish() (*Result, error) {
+	meta, err := r.saveModel(r.stopped)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{
+		Model: r.model, Meta: meta, History: r.history,
+		BestEpoch: r.top.epoch, BestHoldoutRMSEPx: math.NaN(), Stopped: r.stopped,
+		Train: withImages(r.trainSet, r.train), Holdout: withImages(r.holdSet, r.hold),
+		MeanHoldoutRMSEPx: r.meanRMSE, Dropped: r.dropped,
+	}
+	if r.top.epoch > 0 {
+		res.BestHoldoutRMSEPx = r.top.rmse
+		if r.top.rmse > r.meanRMSE {
+			fmt.Fprintf(r.log, "warning: the model's hold-out RMSE, %.4g px, is worse than the mean keypoints' %.4g px: "+
+				"training diverged (try a lower --lr) or was too short\n", r.top.rmse, r.meanRMSE)
+		}
+	}
+	r.handedOver = true
+	return res, nil
+}
+
+// saveModel puts the best weights into the model, in evaluation mode, and
+// saves it to Config.Out with stopped as the reason training ended.
+func (r *runner) saveModel(stopped string) (models.Meta, error) {
 	if r.best != nil {
 		if err := r.model.Store().CopyFrom(r.best); err != nil {
-			return nil, fmt.Errorf("restore the best model: %w", err)
+			return models.Meta{}, fmt.Errorf("restore the best model: %w", err)
 		}
 	}
 	r.model.Store().Eval()
 	cfgJSON, err := json.Marshal(r.cfg)
 	if err != nil {
-		return nil, err
+		return models.Meta{}, err
 	}
 	names := dataset.CoordNames()
 	meta := models.Meta{
@@ -650,8 +891,11 @@ func (r *runner) finish() (*Result, error) {
 			ExtraEpochs:     strconv.Itoa(r.epoch),
 			ExtraTrainFaces: strconv.Itoa(r.train.n),
 			ExtraHoldFaces:  strconv.Itoa(r.holdLen()),
-			ExtraStopped:    r.stopped,
+			ExtraStopped:    stopped,
 		},
+	}
+	if r.cfg.DropOutliers {
+		meta.Extra[ExtraDropped] = strconv.Itoa(len(r.dropped))
 	}
 	if r.top.epoch > 0 {
 		meta.Extra[ExtraBestRMSE] = strconv.FormatFloat(r.top.rmse, 'g', -1, 64)
@@ -660,21 +904,12 @@ func (r *runner) finish() (*Result, error) {
 		meta.Extra[ExtraAMP] = r.ampNote
 	}
 	if err := os.MkdirAll(filepath.Dir(r.cfg.Out), 0o755); err != nil {
-		return nil, fmt.Errorf("save model: %w", err)
+		return models.Meta{}, fmt.Errorf("save model: %w", err)
 	}
 	if err := models.Save(r.cfg.Out, r.model, meta); err != nil {
-		return nil, fmt.Errorf("save model: %w", err)
+		return models.Meta{}, fmt.Errorf("save model: %w", err)
 	}
-	res := &Result{
-		Model: r.model, Meta: meta, History: r.history,
-		BestEpoch: r.top.epoch, BestHoldoutRMSEPx: math.NaN(), Stopped: r.stopped,
-		Train: withImages(r.trainSet, r.train), Holdout: withImages(r.holdSet, r.hold),
-	}
-	if r.top.epoch > 0 {
-		res.BestHoldoutRMSEPx = r.top.rmse
-	}
-	r.handedOver = true
-	return res, nil
+	return meta, nil
 }
 
 // bestSoFar tracks the best hold-out RMSE of a run, for keeping the best

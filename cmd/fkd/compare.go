@@ -138,6 +138,21 @@ func (o *compareOptions) setup(fs *pflag.FlagSet, args []string) error {
 			return usagef("%v", err)
 		}
 	}
+	return o.checkOutputs()
+}
+
+// checkOutputs checks, before any work, that the report and the files of
+// every run of this compare (this shard's) can be written.
+func (o *compareOptions) checkOutputs() error {
+	if err := checkReportDir(o.out); err != nil {
+		return err
+	}
+	for _, s := range o.shardSpecs() {
+		c := o.runConfig(s)
+		if err := c.CheckOutputs(); err != nil {
+			return fmt.Errorf("run %s: %w", s, err)
+		}
+	}
 	return nil
 }
 

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"text/tabwriter"
 
@@ -95,11 +97,12 @@ func (o *evaluateOptions) run(stdout, stderr io.Writer, dev torch.Device, holdou
 	// By default score the faces the model was not trained on: its own
 	// hold-out part, which the model file records.
 	what := "all faces (including any the model was trained on)"
+	own := false // scoring the model's own hold-out part
 	if !holdoutSet && !seedSet {
 		h, herr := strconv.ParseFloat(meta.Extra[train.ExtraHoldout], 64)
 		s, serr := strconv.ParseInt(meta.Extra[train.ExtraSeed], 10, 64)
 		if herr == nil && serr == nil && h > 0 {
-			o.holdout, o.seed = h, s
+			o.holdout, o.seed, own = h, s, true
 		}
 	}
 	if o.holdout > 0 {
@@ -107,8 +110,22 @@ func (o *evaluateOptions) run(stdout, stderr io.Writer, dev torch.Device, holdou
 		if len(idx) == 0 {
 			return fmt.Errorf("a hold-out fraction of %v of %d faces holds out none", o.holdout, set.Len())
 		}
-		set = set.Subset(idx)
 		what = fmt.Sprintf("the hold-out part (fraction %v, seed %d)", o.holdout, o.seed)
+		// A model trained with --drop-outliers was scored without them.
+		var cfg train.Config
+		if own && json.Unmarshal([]byte(meta.Extra[train.ExtraConfig]), &cfg) == nil && cfg.DropOutliers {
+			drop := map[int]bool{}
+			for _, out := range dataset.Outliers(set) {
+				drop[out.Row] = true
+			}
+			n := len(idx)
+			idx = slices.DeleteFunc(idx, func(i int) bool { return drop[i] })
+			what += fmt.Sprintf(" less its %d outliers, as the model was trained (--drop-outliers)", n-len(idx))
+			if len(idx) == 0 {
+				return fmt.Errorf("every hold-out face is an outlier")
+			}
+		}
+		set = set.Subset(idx)
 	}
 	ev, err := train.Evaluate(train.WithTTA(m, o.tta), set)
 	if err != nil {

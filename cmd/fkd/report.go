@@ -99,6 +99,15 @@ func (o *reportOptions) setup(fs *pflag.FlagSet, args []string) error {
 	if o.dev, err = torch.ParseDevice(o.device); err != nil {
 		return usagef("--device: %v", err)
 	}
+	return checkReportDir(o.out)
+}
+
+// checkReportDir checks, before any work, that the report's files can be
+// written into dir: it is a directory, or can be made, and takes files.
+func checkReportDir(dir string) error {
+	if err := atomicfile.Check(filepath.Join(dir, "index.html")); err != nil {
+		return fmt.Errorf("report folder %s: %w", dir, err)
+	}
 	return nil
 }
 

@@ -6,10 +6,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/internal/atomicfile"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/torch"
 	"github.com/fkd-project/fkd/train"
@@ -40,7 +42,7 @@ func submitFlags(fs *pflag.FlagSet, o *submitOptions) {
 	fs.StringVar(&o.model, "model", "output/model.pt", "the model, as fkd train saved it")
 	fs.StringVar(&o.test, "test", "data/test.csv", "Kaggle test data: test.csv or a zip holding it")
 	fs.StringVar(&o.lookup, "lookup", "data/IdLookupTable.csv", "IdLookupTable.csv: the coordinates to submit")
-	fs.StringVar(&o.outfile, "outfile", "output/submission.csv", "the submission to write")
+	fs.StringVar(&o.outfile, "outfile", "output/submission.csv", `the submission to write ("-": standard output)`)
 	addTTAFlag(fs, &o.tta)
 	fs.StringVar(&o.device, "device", "auto", "auto, cpu, cuda or cuda:N")
 	fs.IntVar(&o.threads, "threads", 0, "LibTorch CPU threads (0: one per core)")
@@ -49,6 +51,7 @@ func submitFlags(fs *pflag.FlagSet, o *submitOptions) {
 }
 
 func runSubmit(fs *pflag.FlagSet, args []string) error {
+	start := time.Now()
 	var o submitOptions
 	submitFlags(fs, &o)
 	if err := parse(fs, args); err != nil {
@@ -67,6 +70,9 @@ func runSubmit(fs *pflag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := atomicfile.Check(o.outfile); err != nil {
+		return fmt.Errorf("--outfile: %w", err)
+	}
 	dev, err := torch.ParseDevice(o.device)
 	if err != nil {
 		return err
@@ -77,6 +83,7 @@ func runSubmit(fs *pflag.FlagSet, args []string) error {
 		return err
 	}
 	defer m.Store().Free()
+	removeStale(os.Stderr, o.outfile, start)
 	return writeSubmission(os.Stdout, os.Stderr, train.WithTTA(m, tta), meta, o.test, o.lookup, o.outfile)
 }
 
@@ -107,10 +114,14 @@ func loadModel(path string, dev torch.Device) (models.Model, models.Meta, error)
 }
 
 // writeSubmission predicts the keypoints of the test faces with m and
-// writes the submission the lookup table asks for to outPath. Rows the
-// model cannot answer get the training means the model file carries; a
-// warning on stderr counts them.
+// writes the submission the lookup table asks for to outPath ("-":
+// standard output, and then the messages for stdout go to stderr). Rows
+// the model cannot answer get the training means the model file carries;
+// a warning on stderr counts them.
 func writeSubmission(stdout, stderr io.Writer, m models.Model, meta models.Meta, testPath, lookupPath, outPath string) error {
+	if atomicfile.IsStdout(outPath) {
+		stdout = stderr
+	}
 	test, rep, err := dataset.ReadTest(testPath, dataset.ReadOptions{})
 	if err != nil {
 		return err
@@ -135,7 +146,11 @@ func writeSubmission(stdout, stderr io.Writer, m models.Model, meta models.Meta,
 	if err != nil {
 		return fmt.Errorf("write submission: %w", err)
 	}
-	fmt.Fprintf(stdout, "wrote %s: %d rows for %d test faces\n", outPath, srep.Rows, test.Len())
+	name := outPath
+	if atomicfile.IsStdout(outPath) {
+		name = "the submission to standard output"
+	}
+	fmt.Fprintf(stdout, "wrote %s: %d rows for %d test faces\n", name, srep.Rows, test.Len())
 	if srep.Filled > 0 {
 		fmt.Fprintf(stderr, "warning: %d rows of %d images filled with the training means (no usable prediction)\n",
 			srep.Filled, srep.FilledImages)

@@ -12,11 +12,13 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/fkd-project/fkd/augment"
 	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/internal/atomicfile"
 	"github.com/fkd-project/fkd/train"
 )
 
@@ -37,6 +39,7 @@ type trainOptions struct {
 	aug                     augmentFlags
 	trainPath, test, lookup string
 	outfile                 string
+	dataPaths               train.DataPaths // the data files as the checkpoint keeps them
 	configPath              *string
 	stdout, stderr          io.Writer
 	stderrTerminal          bool
@@ -64,7 +67,8 @@ func trainFlags(fs *pflag.FlagSet, o *trainOptions) {
 	fs.Float64Var(&o.aug.brightness, "brightness", 0, "augment: scale grey levels by a factor within 1 ± this")
 	fs.Float64Var(&o.aug.contrast, "contrast", 0, "augment: scale contrast by a factor within 1 ± this")
 	fs.StringVar(&c.Checkpoint, "checkpoint", c.Checkpoint, "checkpoint file (default: --out with the extension .ckpt)")
-	fs.BoolVar(&c.Resume, "resume", false, "continue the run saved in the checkpoint, with its settings")
+	fs.BoolVar(&c.Resume, "resume", false, "continue the run saved in the checkpoint, with its settings and data files")
+	fs.BoolVar(&c.DropOutliers, "drop-outliers", false, "leave faces whose keypoints look mislabelled (see fkd data check) out of training and of the hold-out score")
 	o.configPath = addConfigFlag(fs)
 	markPaths(fs, "train", "test", "lookup", "out", "outfile", "checkpoint")
 }
@@ -148,6 +152,51 @@ func (o *trainOptions) setup(fs *pflag.FlagSet, args []string) error {
 	if o.outfile == "" {
 		o.outfile = filepath.Join(filepath.Dir(o.cfg.Out), "submission.csv")
 	}
+	o.dataPaths = train.DataPaths{Train: keptPath(o.trainPath), Test: keptPath(o.test), Lookup: keptPath(o.lookup)}
+	return nil
+}
+
+// keptPath returns path made absolute, for a checkpoint to keep; "" when
+// it names no file that can be read again (standard input, a pipe).
+func keptPath(path string) string {
+	if path == "" || path == "-" {
+		return ""
+	}
+	if info, err := os.Stat(path); err == nil && !info.Mode().IsRegular() {
+		return ""
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return ""
+	}
+	return abs
+}
+
+// submits reports whether a submission is written after training: when
+// the test file and the lookup table exist.
+func (o *trainOptions) submits() error {
+	for _, p := range []string{o.test, o.lookup} {
+		if _, err := os.Stat(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkOutputs checks that every file the run writes can be written
+// before any work, naming the flag of a path that cannot.
+func (o *trainOptions) checkOutputs() error {
+	paths := []struct{ what, path string }{
+		{"--out", o.cfg.Out}, {"--checkpoint", o.cfg.CheckpointPath()}, {"history", o.cfg.HistoryPath()},
+	}
+	if o.submits() == nil {
+		paths = append(paths, struct{ what, path string }{"--outfile", o.outfile})
+	}
+	for _, p := range paths {
+		if err := atomicfile.Check(p.path); err != nil {
+			return fmt.Errorf("%s: %w", p.what, err)
+		}
+	}
 	return nil
 }
 
@@ -156,8 +205,13 @@ func (o *trainOptions) setup(fs *pflag.FlagSet, args []string) error {
 // the data files are not among them.
 var checkpointFlags = []string{
 	"model", "epochs", "batch", "lr", "optimizer", "schedule", "warmup", "step-size", "step-gamma",
-	"weight-decay", "loss", "seed", "holdout", "patience", "clip", "amp", "out", "augment",
+	"weight-decay", "loss", "seed", "holdout", "patience", "clip", "amp", "out", "augment", "drop-outliers",
 }
+
+// checkpointDataFlags are the data flags a resumed run takes from its
+// checkpoint's DataPaths unless the command line gives them; they
+// outrank the config file.
+var checkpointDataFlags = []string{"train", "test", "lookup"}
 
 // augmentFlags are the single-setting augmentation flags of "fkd train".
 type augmentFlags struct {
@@ -206,7 +260,7 @@ func (o *trainOptions) takeCheckpointSettings(fs *pflag.FlagSet) error {
 		"step-size": strconv.Itoa(c.StepSize), "step-gamma": f(c.StepGamma), "weight-decay": f(c.WeightDecay),
 		"loss": string(c.Loss), "seed": strconv.FormatInt(c.Seed, 10), "holdout": f(c.Holdout),
 		"patience": strconv.Itoa(c.Patience), "clip": f(c.ClipNorm), "amp": c.AMP, "out": c.Out,
-		"augment": c.Augment,
+		"augment": c.Augment, "drop-outliers": strconv.FormatBool(c.DropOutliers),
 	}
 	for _, name := range checkpointFlags {
 		if o.commandLine[name] {
@@ -220,24 +274,41 @@ func (o *trainOptions) takeCheckpointSettings(fs *pflag.FlagSet) error {
 		// --out may have moved the default checkpoint path; keep the one read.
 		o.cfg.Checkpoint = ck.Path
 	}
+	kept := map[string]string{"train": ck.DataPaths.Train, "test": ck.DataPaths.Test, "lookup": ck.DataPaths.Lookup}
+	for _, name := range checkpointDataFlags {
+		if o.commandLine[name] || kept[name] == "" {
+			continue
+		}
+		if err := fs.Set(name, kept[name]); err != nil {
+			return fmt.Errorf("checkpoint %s: setting %s=%q: %v", ck.Path, name, kept[name], err)
+		}
+	}
 	return nil
 }
 
 // run trains, then writes the submission when the test files exist.
 func (o *trainOptions) run(ctx context.Context) error {
+	start := time.Now()
+	if err := o.checkOutputs(); err != nil {
+		return err
+	}
+	if atomicfile.IsStdout(o.outfile) {
+		// The submission goes to standard output: nothing else may.
+		o.stdout = o.stderr
+	}
 	set, rep, err := dataset.ReadTraining(o.trainPath, dataset.ReadOptions{})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(o.stderr, "read %s: %d faces, %d with all keypoints\n", rep.Source, rep.Read, rep.Complete)
-	opts := train.Options{Log: o.stderr}
+	opts := train.Options{Log: o.stderr, Data: o.dataPaths}
 	if o.stderrTerminal {
 		opts.Progress = o.stderr
 	}
 	res, err := train.Run(ctx, o.cfg, set, opts)
 	var ie *train.InterruptedError
 	if errors.As(err, &ie) {
-		return fmt.Errorf("%v; continue with: fkd train --resume --checkpoint %s", err, ie.Checkpoint)
+		return fmt.Errorf("%v; continue with: %s", err, o.resumeCommand(ie.Checkpoint))
 	}
 	if err != nil {
 		return err
@@ -249,11 +320,42 @@ func (o *trainOptions) run(ctx context.Context) error {
 	}
 	fmt.Fprintf(o.stdout, "\nhistory: %s\n", o.cfg.HistoryPath())
 
-	for _, p := range []string{o.test, o.lookup} {
-		if _, err := os.Stat(p); err != nil {
-			fmt.Fprintf(o.stderr, "no submission written: %v\n", err)
-			return nil
-		}
+	if err := o.submits(); err != nil {
+		fmt.Fprintf(o.stderr, "no submission written: %v\n", err)
+		return nil
 	}
+	removeStale(o.stderr, o.outfile, start)
 	return writeSubmission(o.stdout, o.stderr, res.Model, res.Meta, o.test, o.lookup, o.outfile)
+}
+
+// resumeCommand returns the command that continues the run whose
+// checkpoint is at path, as the user can type it: the checkpoint keeps
+// the data files, except one it could not (standard input), which the
+// command names.
+func (o *trainOptions) resumeCommand(path string) string {
+	cmd := "fkd train --resume --checkpoint " + shellQuote(path)
+	if o.dataPaths.Train == "" {
+		cmd += fmt.Sprintf(" --train FILE (the training data came from %s, which cannot be read again: give the same data)", o.trainPath)
+	}
+	return cmd
+}
+
+// shellQuote quotes s for a POSIX shell when it needs quoting.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./,:=+@%") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// removeStale removes the temporary files an interrupted fkd left beside
+// path, older than start, and says so on w.
+func removeStale(w io.Writer, path string, start time.Time) {
+	removed, err := atomicfile.RemoveStale(path, start)
+	for _, name := range removed {
+		fmt.Fprintf(w, "removed %s, a temporary file an interrupted run left\n", name)
+	}
+	if err != nil {
+		fmt.Fprintf(w, "warning: %v\n", err)
+	}
 }
