@@ -8,7 +8,6 @@ import (
 	"image/png"
 	"io"
 	"math"
-	"os"
 
 	"github.com/spf13/pflag"
 
@@ -98,7 +97,10 @@ func runAugmentPreview(fs *pflag.FlagSet, args []string) error {
 	case o.zoom < 1 || o.zoom > 8:
 		return usagef("--zoom %d is outside [1, 8]", o.zoom)
 	}
-	return o.run(os.Stdout)
+	if err := atomicfile.Check(o.out); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	return o.run(messages(o.out))
 }
 
 func (o *augmentPreviewOptions) run(w io.Writer) error {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/fkd-project/fkd/baseline"
 	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/internal/atomicfile"
 )
 
 func init() {
@@ -93,6 +94,11 @@ func (o *baselineOptions) check() error {
 }
 
 func (o *baselineOptions) run() error {
+	if o.out != "" {
+		if err := atomicfile.Check(o.out); err != nil {
+			return fmt.Errorf("--outfile: %w", err)
+		}
+	}
 	set, rep, err := dataset.ReadTraining(o.train, dataset.ReadOptions{})
 	if err != nil {
 		return err

@@ -2,12 +2,14 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/spf13/pflag"
 
 	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/internal/atomicfile"
 	"github.com/fkd-project/fkd/plots"
 	"github.com/fkd-project/fkd/torch"
 	"github.com/fkd-project/fkd/train"
@@ -82,6 +84,9 @@ func runPlot(fs *pflag.FlagSet, args []string) error {
 	if o.out == "" {
 		o.out = filepath.Join(filepath.Dir(model), o.chart+".png")
 	}
+	if err := atomicfile.Check(o.out); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
 	if o.chart == "curves" {
 		return plotCurves(hist, o.out, w, h)
 	}
@@ -98,7 +103,7 @@ func plotCurves(histPath, out string, w, h int) error {
 	if err := plots.LearningCurves(out, plotRun(hist.Config.Model, hist), nil, w, h); err != nil {
 		return err
 	}
-	fmt.Printf("wrote %s: %d epochs of %s\n", out, len(hist.Epochs), hist.Config.Model)
+	fmt.Fprintf(messages(out), "wrote %s: %d epochs of %s\n", out, len(hist.Epochs), hist.Config.Model)
 	return nil
 }
 
@@ -134,6 +139,15 @@ func (o *plotOptions) plotLandmarks(modelPath string, w, h int) error {
 	if err := plots.Landmarks(o.out, landmarkRows(s, hold, o.faces), w, h); err != nil {
 		return err
 	}
-	fmt.Printf("wrote %s: %s on %d hold-out faces, RMSE %.4f px\n", o.out, hist.Config.Model, ev.Faces, ev.RMSE)
+	fmt.Fprintf(messages(o.out), "wrote %s: %s on %d hold-out faces, RMSE %.4f px\n", o.out, hist.Config.Model, ev.Faces, ev.RMSE)
 	return nil
+}
+
+// messages is where a command reports what it wrote: standard output,
+// unless the file itself goes there.
+func messages(out string) io.Writer {
+	if atomicfile.IsStdout(out) {
+		return os.Stderr
+	}
+	return os.Stdout
 }

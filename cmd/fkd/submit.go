@@ -158,5 +158,8 @@ func writeSubmission(stdout, stderr io.Writer, m models.Model, meta models.Meta,
 	if srep.Clipped > 0 {
 		fmt.Fprintf(stderr, "warning: %d predictions clipped into the image\n", srep.Clipped)
 	}
+	if w := srep.MissingWarning(); w != "" {
+		fmt.Fprintln(stderr, w)
+	}
 	return nil
 }
