@@ -202,35 +202,16 @@ func (c *Config) stepSize() int {
 	return max(c.Epochs/3, 1)
 }
 
-// trajectoryMismatch names the first setting in which c differs from the
-// configuration a checkpoint was made with, among those that decide the
-// weights training produces; "" when they agree. Device, threads,
-// mixed precision, patience and file paths may change on resuming.
+// trajectoryMismatch names the first Learnt setting (see Settings) in
+// which c differs from the configuration a checkpoint was made with; ""
+// when they agree. Tunable and Placement settings may change on resuming.
 func (c *Config) trajectoryMismatch(ck *Config) string {
-	type setting struct {
-		name      string
-		have, was any
-	}
-	for _, s := range []setting{
-		{"model", c.Model, ck.Model},
-		{"epochs", c.Epochs, ck.Epochs},
-		{"batch", c.Batch, ck.Batch},
-		{"lr", c.LR, ck.LR},
-		{"optimizer", c.Optimizer, ck.Optimizer},
-		{"weight decay", c.WeightDecay, ck.WeightDecay},
-		{"schedule", c.Schedule, ck.Schedule},
-		{"warmup", c.Warmup, ck.Warmup},
-		{"step size", c.stepSize(), ck.stepSize()},
-		{"step gamma", c.StepGamma, ck.StepGamma},
-		{"loss", c.Loss, ck.Loss},
-		{"seed", c.Seed, ck.Seed},
-		{"clip norm", c.ClipNorm, ck.ClipNorm},
-		{"augment", c.augmentString(), ck.augmentString()},
-		{"holdout", c.Holdout, ck.Holdout},
-		{"drop outliers", c.DropOutliers, ck.DropOutliers},
-	} {
-		if s.have != s.was {
-			return fmt.Sprintf("%s %v (the checkpoint's run has %v)", s.name, s.have, s.was)
+	for _, s := range Settings {
+		if s.Kind != Learnt {
+			continue
+		}
+		if have, was := s.Value(c), s.Value(ck); have != was {
+			return fmt.Sprintf("%s %v (the checkpoint's run has %v)", strings.ReplaceAll(s.Key, "_", " "), have, was)
 		}
 	}
 	return ""

@@ -225,13 +225,9 @@ func (o *compareOptions) shardSpecs() []string {
 	return mine
 }
 
-// settingsIgnored are the Config fields two runs may differ in and still
-// have the same settings: they do not change what is learnt.
-var settingsIgnored = []string{"device", "threads", "checkpoint", "out"}
-
 // settingsDiffer names the first setting, by its JSON key, in which a run
 // made with have differs from one asked for with want; "" when they agree
-// on everything but settingsIgnored.
+// on everything but the Placement settings (train.Settings).
 func settingsDiffer(have, want train.Config) string {
 	h, err1 := configMap(have)
 	w, err2 := configMap(want)
@@ -239,7 +235,7 @@ func settingsDiffer(have, want train.Config) string {
 		return err.Error()
 	}
 	for _, k := range slices.Sorted(maps.Keys(w)) {
-		if slices.Contains(settingsIgnored, k) {
+		if train.IsPlacement(k) {
 			continue
 		}
 		if !reflect.DeepEqual(h[k], w[k]) {
@@ -247,7 +243,7 @@ func settingsDiffer(have, want train.Config) string {
 		}
 	}
 	for k := range h {
-		if _, ok := w[k]; !ok && !slices.Contains(settingsIgnored, k) {
+		if _, ok := w[k]; !ok && !train.IsPlacement(k) {
 			return fmt.Sprintf("%s %v, now unset", k, jsonText(h[k]))
 		}
 	}

@@ -754,10 +754,6 @@ func formatRMSE(v float64) string {
 	return strconv.FormatFloat(v, 'f', 3, 64)
 }
 
-// ignoredSettings are the Config fields that do not shape what a run
-// learns; the report does not list them.
-var ignoredSettings = map[string]bool{"device": true, "threads": true, "checkpoint": true, "out": true}
-
 // settings describes a run's training configuration in one line, by its
 // JSON keys: "model cnn3, epochs 40, batch 64, ...".
 func settings(c train.Config) string {
@@ -781,7 +777,7 @@ func settings(c train.Config) string {
 			return err.Error()
 		}
 		k := key.(string)
-		if ignoredSettings[k] || v == "" {
+		if train.IsPlacement(k) || v == "" {
 			continue
 		}
 		parts = append(parts, fmt.Sprintf("%s %v", strings.ReplaceAll(k, "_", " "), v))

@@ -200,14 +200,6 @@ func (o *trainOptions) checkOutputs() error {
 	return nil
 }
 
-// checkpointFlags are the flags a resumed run takes from its checkpoint
-// unless the command line gives them; the device, the thread count and
-// the data files are not among them.
-var checkpointFlags = []string{
-	"model", "epochs", "batch", "lr", "optimizer", "schedule", "warmup", "step-size", "step-gamma",
-	"weight-decay", "loss", "seed", "holdout", "patience", "clip", "amp", "out", "augment", "drop-outliers",
-}
-
 // checkpointDataFlags are the data flags a resumed run takes from its
 // checkpoint's DataPaths unless the command line gives them; they
 // outrank the config file.
@@ -253,21 +245,12 @@ func (o *trainOptions) takeCheckpointSettings(fs *pflag.FlagSet) error {
 		return err
 	}
 	c := ck.Config
-	f := func(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
-	values := map[string]string{
-		"model": c.Model, "epochs": strconv.Itoa(c.Epochs), "batch": strconv.Itoa(c.Batch), "lr": f(c.LR),
-		"optimizer": c.Optimizer, "schedule": c.Schedule, "warmup": strconv.Itoa(c.Warmup),
-		"step-size": strconv.Itoa(c.StepSize), "step-gamma": f(c.StepGamma), "weight-decay": f(c.WeightDecay),
-		"loss": string(c.Loss), "seed": strconv.FormatInt(c.Seed, 10), "holdout": f(c.Holdout),
-		"patience": strconv.Itoa(c.Patience), "clip": f(c.ClipNorm), "amp": c.AMP, "out": c.Out,
-		"augment": c.Augment, "drop-outliers": strconv.FormatBool(c.DropOutliers),
-	}
-	for _, name := range checkpointFlags {
-		if o.commandLine[name] {
+	for _, st := range train.Settings {
+		if !st.Kept || o.commandLine[st.Flag] {
 			continue
 		}
-		if err := fs.Set(name, values[name]); err != nil {
-			return fmt.Errorf("checkpoint %s: setting %s=%q: %v", ck.Path, name, values[name], err)
+		if err := fs.Set(st.Flag, st.FlagValue(&c)); err != nil {
+			return fmt.Errorf("checkpoint %s: setting %s=%q: %v", ck.Path, st.Flag, st.FlagValue(&c), err)
 		}
 	}
 	if !o.commandLine["checkpoint"] {

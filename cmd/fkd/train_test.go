@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/pflag"
+
 	"github.com/fkd-project/fkd/dataset"
 	"github.com/fkd-project/fkd/torch"
 	"github.com/fkd-project/fkd/torch/nn"
@@ -225,4 +227,16 @@ func tensorBytes(t *testing.T, path string) map[string][]byte {
 		x.Free()
 	}
 	return out
+}
+
+// TestSettingsFlags: every setting of train.Settings is a flag of fkd
+// train, which a resumed run can set from the checkpoint.
+func TestSettingsFlags(t *testing.T) {
+	fs := pflag.NewFlagSet("train", pflag.ContinueOnError)
+	trainFlags(fs, &trainOptions{})
+	for _, s := range train.Settings {
+		if fs.Lookup(s.Flag) == nil {
+			t.Errorf("setting %s: fkd train has no --%s", s.Key, s.Flag)
+		}
+	}
 }
