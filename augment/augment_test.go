@@ -1,8 +1,10 @@
 package augment
 
 import (
+	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/fkd-project/fkd/dataset"
@@ -411,21 +413,40 @@ func TestApplyRejectsBadShapes(t *testing.T) {
 	tests := []struct {
 		name                 string
 		images, coords, mask []int64
+		imageType            torch.DType
+		want                 string // in the panic's message
 	}{
-		{"images 3-D", []int64{2, 96, 96}, []int64{2, 30}, []int64{2, 30}},
-		{"images small", []int64{2, 1, 48, 48}, []int64{2, 30}, []int64{2, 30}},
-		{"coords count", []int64{2, 1, 96, 96}, []int64{3, 30}, []int64{3, 30}},
-		{"mask width", []int64{2, 1, 96, 96}, []int64{2, 30}, []int64{2, 15}},
+		{"images 3-D", []int64{2, 96, 96}, []int64{2, 30}, []int64{2, 30}, torch.Float32,
+			"augment: images have shape [2 96 96], want [N 1 96 96]"},
+		{"images small", []int64{2, 1, 48, 48}, []int64{2, 30}, []int64{2, 30}, torch.Float32,
+			"augment: images have shape [2 1 48 48], want [N 1 96 96]"},
+		{"images colour", []int64{2, 3, 96, 96}, []int64{2, 30}, []int64{2, 30}, torch.Float32,
+			"augment: images have shape [2 3 96 96], want [N 1 96 96]"},
+		{"coords count", []int64{2, 1, 96, 96}, []int64{3, 30}, []int64{3, 30}, torch.Float32,
+			"augment: coordinates [3 30] and mask [3 30] do not match images [2 1 96 96]: want [2 30]"},
+		{"coords width", []int64{2, 1, 96, 96}, []int64{2, 15}, []int64{2, 15}, torch.Float32,
+			"augment: coordinates [2 15] and mask [2 15] do not match images [2 1 96 96]: want [2 30]"},
+		{"mask width", []int64{2, 1, 96, 96}, []int64{2, 30}, []int64{2, 15}, torch.Float32,
+			"augment: coordinates [2 30] and mask [2 15] do not match images [2 1 96 96]: want [2 30]"},
+		{"images float64", []int64{2, 1, 96, 96}, []int64{2, 30}, []int64{2, 30}, torch.Float64,
+			"augment: want float32 images, coordinates and mask, got float64, float32 and float32"},
 	}
 	for _, tt := range tests {
-		torch.WithScope(func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("%s: Apply did not panic", tt.name)
-				}
-			}()
-			z := func(s []int64) *torch.Tensor { return torch.Zeros(s, torch.Float32, torch.CPU) }
-			Apply(z(tt.images), z(tt.coords), z(tt.mask), Options{Flip: true})
+		t.Run(tt.name, func(t *testing.T) {
+			torch.WithScope(func() {
+				defer func() {
+					r := recover()
+					if r == nil {
+						t.Fatal("Apply did not panic")
+					}
+					// fmt.Sprint reads a string and an error alike.
+					if msg := fmt.Sprint(r); !strings.Contains(msg, tt.want) {
+						t.Errorf("Apply panicked with %q, want a message containing %q", msg, tt.want)
+					}
+				}()
+				z := func(s []int64, dt torch.DType) *torch.Tensor { return torch.Zeros(s, dt, torch.CPU) }
+				Apply(z(tt.images, tt.imageType), z(tt.coords, torch.Float32), z(tt.mask, torch.Float32), Options{Flip: true})
+			})
 		})
 	}
 }

@@ -75,32 +75,137 @@ func TestForwardRejectsOtherShapes(t *testing.T) {
 	}
 }
 
-func TestCount(t *testing.T) {
-	tests := []struct {
-		spec           string
-		minParams      int
-		maxParams      int
-		minMACs, maxMA int64
-	}{
-		{"cnn3", 80_000, 100_000, 5e6, 30e6},
-		{"tinyresnet", 700_000, 1_300_000, 10e6, 100e6},
-		{"fpn", 200_000, 1_500_000, 10e6, 100e6},
-		{"fpn:head=heatmap", 200_000, 1_500_000, 10e6, 100e6},
-		{"tinyresnet:width=8", 150_000, 250_000, 3e6, 30e6}, // a quarter of the weights
+// layerCost is what one layer adds to models.Count: parameters, and
+// multiply-adds for one face.
+type layerCost struct {
+	params int
+	macs   int64
+}
+
+// convBN is a k×k convolution in→out without bias, producing an hw×hw
+// map, followed by batch normalisation (a scale and a shift per channel).
+func convBN(in, out, k, hw int) layerCost {
+	return layerCost{out*in*k*k + 2*out, int64(hw * hw * out * in * k * k)}
+}
+
+// convBias is a k×k convolution in→out with a bias and no normalisation.
+func convBias(in, out, k, hw int) layerCost {
+	return layerCost{out*in*k*k + out, int64(hw * hw * out * in * k * k)}
+}
+
+// fc is a linear layer in→out with a bias.
+func fc(in, out int) layerCost { return layerCost{in*out + out, int64(in * out)} }
+
+func total(layers ...layerCost) (params int, macs int64) {
+	for _, l := range layers {
+		params += l.params
+		macs += l.macs
 	}
+	return params, macs
+}
+
+// cnn3Cost works out cnn3 with width w from its layer table: three
+// conv-BN blocks 1→w (stride 2, on 48×48), w→2w (24×24), 2w→5w (12×12),
+// each followed by a 2×2 max pool, a 1×1 reduction 5w→24 on the 6×6 grid
+// and a linear layer 24·36→30.
+func cnn3Cost(w int) (int, int64) {
+	return total(
+		convBN(1, w, 3, 48),
+		convBN(w, 2*w, 3, 24),
+		convBN(2*w, 5*w, 3, 12),
+		convBN(5*w, 24, 1, 6),
+		fc(24*6*6, 30),
+	)
+}
+
+// tinyResNetCost works out tinyresnet: a stride-2 stem 1→w on 48×48, a
+// max pool to 24×24, four stages of basic blocks with widths w, 2w, 4w, 8w
+// on 24, 12, 6 and 3 cells a side (each block two 3×3 conv-BNs, the first
+// block of stages 2-4 also a 1×1 conv-BN shortcut), average pooling and a
+// linear layer 8w→30.
+func tinyResNetCost(w, blocks int) (int, int64) {
+	layers := []layerCost{convBN(1, w, 3, 48)}
+	in, hw := w, 24
+	for stage := range 4 {
+		out := w << stage
+		if stage > 0 {
+			hw /= 2
+		}
+		for range blocks {
+			layers = append(layers, convBN(in, out, 3, hw), convBN(out, out, 3, hw))
+			if in != out { // the first block of stages 2-4, stride 2
+				layers = append(layers, convBN(in, out, 1, hw))
+			}
+			in = out
+		}
+	}
+	return total(append(layers, fc(8*w, 30))...)
+}
+
+// fpnCost works out fpn with stem width w, pyramid channels c and either
+// head: a 7×7 stride-2 stem 1→w on 48×48, three stages of two 3×3
+// conv-BNs (2w, 4w, 8w channels on 24, 12, 6 cells a side), 1×1 laterals
+// with bias from each stage to c, a 3×3 conv-BN smoothing on 24×24, then
+// the head on 24×24: for regression a 1×1 conv-BN c→16 and a linear layer
+// 16·12·12→30; for heatmap a 3×3 conv-BN c→c, a 1×1 convolution with bias
+// c→15 and 15 sharpnesses.
+func fpnCost(w, c int, heatmap bool) (int, int64) {
+	layers := []layerCost{convBN(1, w, 7, 48)}
+	in, hw := w, 48
+	for i := range 3 {
+		out := w << (i + 1)
+		hw /= 2
+		layers = append(layers, convBN(in, out, 3, hw), convBN(out, out, 3, hw), convBias(out, c, 1, hw))
+		in = out
+	}
+	layers = append(layers, convBN(c, c, 3, 24))
+	if heatmap {
+		layers = append(layers, convBN(c, c, 3, 24), convBias(c, 15, 1, 24), layerCost{params: 15})
+	} else {
+		layers = append(layers, convBN(c, 16, 1, 24), fc(16*12*12, 30))
+	}
+	return total(layers...)
+}
+
+// TestCount pins the parameters and multiply-adds of every registered
+// architecture, with its defaults and with other options, both as numbers
+// (what fkd models prints) and as worked out from the layer tables above.
+func TestCount(t *testing.T) {
+	byHand := func(params int, macs int64) [2]int64 { return [2]int64{int64(params), macs} }
+	tests := []struct {
+		spec   string
+		params int
+		macs   int64
+		hand   [2]int64
+	}{
+		{"cnn3", 91_686, 14_064_192, byHand(cnn3Cost(24))},
+		{"cnn3:width=8", 34_070, 1_719_360, byHand(cnn3Cost(8))},
+		{"tinyresnet", 703_758, 19_799_808, byHand(tinyResNetCost(16, 2))},
+		{"tinyresnet:width=8", 177_558, 5_033_856, byHand(tinyResNetCost(8, 2))},
+		{"tinyresnet:width=8,blocks=1", 79_158, 2_379_648, byHand(tinyResNetCost(8, 1))},
+		{"tinyresnet:blocks=3", 1_096_398, 30_416_640, byHand(tinyResNetCost(16, 3))},
+		{"fpn", 378_254, 32_398_848, byHand(fpnCost(16, 32, false))},
+		{"fpn:width=8,channels=16", 147_046, 8_676_864, byHand(fpnCost(8, 16, false))},
+		{"fpn:head=heatmap", 318_350, 37_619_712, byHand(fpnCost(16, 32, true))},
+		{"fpn:width=8,channels=16,head=heatmap", 80_214, 9_925_632, byHand(fpnCost(8, 16, true))},
+		{"fpnheat", 318_350, 37_619_712, byHand(fpnCost(16, 32, true))},
+	}
+	tested := map[string]bool{}
 	for _, tt := range tests {
+		tested[strings.Split(tt.spec, ":")[0]] = true
 		t.Run(tt.spec, func(t *testing.T) {
+			if tt.hand != [2]int64{int64(tt.params), tt.macs} {
+				t.Errorf("pinned %d parameters, %d multiply-adds; the layer table gives %d, %d",
+					tt.params, tt.macs, tt.hand[0], tt.hand[1])
+			}
 			m := newModel(t, tt.spec)
 			m.Store().Train()
 			params, macs := models.Count(m)
 			if params != m.Store().NumParams() {
 				t.Errorf("Count gives %d parameters, the store holds %d", params, m.Store().NumParams())
 			}
-			if params < tt.minParams || params > tt.maxParams {
-				t.Errorf("%d parameters, want %d to %d", params, tt.minParams, tt.maxParams)
-			}
-			if macs < tt.minMACs || macs > tt.maxMA {
-				t.Errorf("%d multiply-adds, want %d to %d", macs, tt.minMACs, tt.maxMA)
+			if params != tt.params || macs != tt.macs {
+				t.Errorf("Count = %d parameters, %d multiply-adds; want %d, %d", params, macs, tt.params, tt.macs)
 			}
 			if !m.Store().Training() {
 				t.Error("Count left the model in evaluation mode")
@@ -109,6 +214,11 @@ func TestCount(t *testing.T) {
 				t.Errorf("second Count gives %d multiply-adds, first %d", again, macs)
 			}
 		})
+	}
+	for _, info := range models.List() {
+		if !tested[info.Name] {
+			t.Errorf("architecture %s has no pinned count", info.Name)
+		}
 	}
 }
 

@@ -13,8 +13,11 @@ func TestMaskedLossValues(t *testing.T) {
 	pred := []float32{0.01, -0.5, 3, 0.1}
 	target := []float32{0, 0, -7, 0}
 	mask := []float32{1, 1, 0, 1}
-	hw := HuberDeltaPx / CoordScale
-	ww, we := WingWidthPx/CoordScale, WingCurvatePx/CoordScale
+	// The thresholds in normalised units, written out rather than taken
+	// from the constants so that a changed constant fails: Huber's delta
+	// 1 px, Wing's width 10 px and curvature 2 px, 48 px to the unit.
+	hw := 1.0 / 48
+	ww, we := 10.0/48, 2.0/48
 	wingC := ww - ww*math.Log(1+ww/we)
 	tests := []struct {
 		loss Loss
@@ -101,12 +104,47 @@ func TestMaskedLossNothingPresent(t *testing.T) {
 }
 
 func TestParseLoss(t *testing.T) {
-	for in, want := range map[string]Loss{"mse": MSE, "Huber": Huber, "WING": Wing} {
-		if got, err := ParseLoss(in); err != nil || got != want {
-			t.Errorf("ParseLoss(%q) = %q, %v; want %q", in, got, err, want)
+	tests := []struct {
+		in      string
+		want    Loss
+		wantErr string
+	}{
+		{"mse", MSE, ""},
+		{"Huber", Huber, ""},
+		{"WING", Wing, ""},
+		{"l1", "", `loss "l1": want mse, huber or wing`},
+		{"", "", `loss "": want mse, huber or wing`},
+	}
+	for _, tt := range tests {
+		got, err := ParseLoss(tt.in)
+		if tt.wantErr != "" {
+			if err == nil || err.Error() != tt.wantErr || got != "" {
+				t.Errorf("ParseLoss(%q) = %q, %v; want error %q", tt.in, got, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("ParseLoss(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
 		}
 	}
-	if _, err := ParseLoss("l1"); err == nil {
-		t.Error("ParseLoss(\"l1\") succeeded")
+}
+
+// TestLossConstants pins the documented thresholds and the coordinate
+// normalisation x_norm = (x - 48) / 48 that the rest of fkd shares.
+func TestLossConstants(t *testing.T) {
+	tests := []struct {
+		name      string
+		got, want float64
+	}{
+		{"HuberDeltaPx", HuberDeltaPx, 1},
+		{"WingWidthPx", WingWidthPx, 10},
+		{"WingCurvatePx", WingCurvatePx, 2},
+		{"CoordScale", CoordScale, 48},
+		{"CoordCentre", CoordCentre, 48},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%s = %v, want %v", tt.name, tt.got, tt.want)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package optim
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -216,6 +217,14 @@ func TestStepMatchesFormula(t *testing.T) {
 				return NewSGD(ps, SGDConfig{LR: 0.1, Momentum: 0.9, Nesterov: true, WeightDecay: 0.02})
 			},
 			&refSGD{c: SGDConfig{Momentum: 0.9, Nesterov: true, WeightDecay: 0.02}}},
+		{"sgd nesterov late", 3, halved,
+			func(ps []*torch.Tensor) (Optimizer, error) {
+				return NewSGD(ps, SGDConfig{LR: 0.1, Momentum: 0.9, Nesterov: true, WeightDecay: 0.02})
+			},
+			&refSGD{c: SGDConfig{Momentum: 0.9, Nesterov: true, WeightDecay: 0.02}}},
+		{"sgd weight decay late", 2, halved,
+			func(ps []*torch.Tensor) (Optimizer, error) { return NewSGD(ps, SGDConfig{LR: 0.1, WeightDecay: 0.05}) },
+			&refSGD{c: SGDConfig{WeightDecay: 0.05}}},
 		{"adam", 0, constLR(0.05),
 			func(ps []*torch.Tensor) (Optimizer, error) { return NewAdam(ps, adam(0.05, 0.9, 0.999, 1e-8, 0)) },
 			&refAdam{c: adam(0, 0.9, 0.999, 1e-8, 0)}},
@@ -308,12 +317,99 @@ func TestConstructorErrors(t *testing.T) {
 			_, err := NewAdam(one, badAdam(func(c *AdamConfig) { c.Eps = -1 }))
 			return err
 		}, "eps"},
+		{"beta2 1", func() error {
+			_, err := NewAdam(one, badAdam(func(c *AdamConfig) { c.Beta2 = 1 }))
+			return err
+		}, "Adam: beta2 1: want it in [0, 1)"},
+		{"adam negative lr", func() error {
+			_, err := NewAdam(one, badAdam(func(c *AdamConfig) { c.LR = -0.1 }))
+			return err
+		}, "Adam: learning rate -0.1: want >= 0"},
+		{"adam negative weight decay", func() error {
+			_, err := NewAdamW(one, badAdam(func(c *AdamConfig) { c.WeightDecay = -0.01 }))
+			return err
+		}, "AdamW: weight decay -0.01: want >= 0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.make()
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestConstructorAcceptsEdges makes optimisers at the edges of the valid
+// ranges: a zero learning rate (a schedule may reach it), zero eps and
+// weight decay, betas of 0.
+func TestConstructorAcceptsEdges(t *testing.T) {
+	p := torch.Zeros([]int64{2}, torch.Float64, torch.CPU).SetRequiresGrad(true)
+	one := []*torch.Tensor{p}
+	tests := []struct {
+		name string
+		make func() (Optimizer, error)
+	}{
+		{"sgd lr 0", func() (Optimizer, error) { return NewSGD(one, SGDConfig{}) }},
+		{"sgd nesterov", func() (Optimizer, error) {
+			return NewSGD(one, SGDConfig{LR: 0.1, Momentum: 0.5, Nesterov: true})
+		}},
+		{"adam lr 0", func() (Optimizer, error) { return NewAdam(one, AdamConfig{Beta1: 0.9, Beta2: 0.999}) }},
+		{"adam betas 0, eps 0", func() (Optimizer, error) { return NewAdam(one, AdamConfig{LR: 0.1}) }},
+		{"adamw", func() (Optimizer, error) { return NewAdamW(one, DefaultAdamW()) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opt, err := tt.make()
+			if err != nil {
+				t.Fatal(err)
+			}
+			opt.Free()
+		})
+	}
+}
+
+// TestKernelsSkipParamsWithoutGrad calls the fused steps the optimisers
+// run on with a parameter that has no gradient: it and its buffers must
+// stay as they were. (Adam leaves such parameters out itself; SGD passes
+// them on.)
+func TestKernelsSkipParamsWithoutGrad(t *testing.T) {
+	tests := []struct {
+		name string
+		step func(params, bufs []*torch.Tensor)
+	}{
+		{"sgd", func(ps, bufs []*torch.Tensor) {
+			torch.SGDStep(ps, bufs[:2], 0.1, 0.9, 0, 0.01, true, false)
+		}},
+		{"adam", func(ps, bufs []*torch.Tensor) {
+			torch.AdamStep(ps, bufs[:2], bufs[2:], 0.1, 0.9, 0.999, 1e-8, 0.01, false, 1)
+		}},
+		{"adamw", func(ps, bufs []*torch.Tensor) {
+			torch.AdamStep(ps, bufs[:2], bufs[2:], 0.1, 0.9, 0.999, 1e-8, 0.01, true, 3)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			params := newParams(torch.Float64, probInit)
+			bufs := append(zerosLike(params), zerosLike(params)...)
+			defer freeAll(bufs)
+			torch.WithScope(func() {
+				backward(params, 1, 0) // parameter 1 enters the loss from step 1
+				tt.step(params, bufs)
+			})
+			if got := params[1].Float64s(); !slices.Equal(got, probInit[1]) {
+				t.Errorf("parameter without a gradient moved: %v, was %v", got, probInit[1])
+			}
+			if got := params[0].Float64s(); slices.Equal(got, probInit[0]) {
+				t.Errorf("parameter with a gradient did not move")
+			}
+			for _, i := range []int{1, 3} { // parameter 1's momentum, or m and v
+				for _, v := range bufs[i].Float64s() {
+					if v != 0 {
+						t.Errorf("buffer %d of the parameter without a gradient: %v, want zeros", i, bufs[i].Float64s())
+						break
+					}
+				}
 			}
 		})
 	}

@@ -30,6 +30,9 @@ func TestSchedules(t *testing.T) {
 	warmConst := must(NewWarmup(4, 0.25, Constant(0.2)))
 	warmStep := must(NewWarmup(2, 0.5, must(NewStepLR(1, 2, 0.1))))
 	epochs := must(PerEpoch(must(NewStepLR(1, 1, 0.5)), 10))
+	// identity reports the epoch PerEpoch asks it for.
+	identity := must(PerEpoch(schedFunc(func(t int) float64 { return float64(t) }), 10))
+	warmAll := must(NewWarmup(3, 1, Constant(0.4)))
 
 	tests := []struct {
 		name  string
@@ -50,7 +53,9 @@ func TestSchedules(t *testing.T) {
 		{"cosine 4", cosine, 4, 0.2},
 		{"cosine 6 rises again", cosine, 6, 0.6},
 		{"cosine 8 back at the start", cosine, 8, 1},
+		{"cosine negative", cosine, -3, 1},
 		{"one-cycle 0", cycle, 0, 0.04},
+		{"one-cycle negative", cycle, -2, 0.04},
 		{"one-cycle 1", cycle, 1, 0.52},
 		{"one-cycle peak", cycle, 2, 1},
 		{"one-cycle 3", cycle, 3, 4e-6 + (1-4e-6)*(1+math.Cos(math.Pi/7))/2},
@@ -71,6 +76,11 @@ func TestSchedules(t *testing.T) {
 		{"per epoch 9", epochs, 9, 1},
 		{"per epoch 10", epochs, 10, 0.5},
 		{"per epoch 25", epochs, 25, 0.25},
+		{"per epoch negative", epochs, -15, 1},
+		{"per epoch asks for epoch 2", identity, 29, 2},
+		{"per epoch asks for epoch 0 before the start", identity, -15, 0},
+		{"warmup from factor 1", warmAll, 1, 0.4},
+		{"warmup negative", warmConst, -1, 0.05},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,12 +91,18 @@ func TestSchedules(t *testing.T) {
 	}
 }
 
+// schedFunc is a Scheduler made of a function.
+type schedFunc func(t int) float64
+
+func (f schedFunc) LR(t int) float64 { return f(t) }
+
 func TestOneCycleMomentum(t *testing.T) {
 	cycle := must(NewOneCycle(DefaultOneCycle(1, 10)))
 	tests := []struct {
 		step int
 		want float64
 	}{
+		{-3, 0.95},
 		{0, 0.95},
 		{1, 0.9},
 		{2, 0.85},
@@ -123,6 +139,12 @@ func TestScheduleErrors(t *testing.T) {
 		{"one-cycle empty fall", oneCycle(func(c *OneCycleConfig) { c.PctStart = 1 }), "peak at step 99"},
 		{"one-cycle div", oneCycle(func(c *OneCycleConfig) { c.DivFactor = 0 }), "div_factor 0"},
 		{"one-cycle final div", oneCycle(func(c *OneCycleConfig) { c.FinalDivFactor = -1 }), "final_div_factor -1"},
+		{"one-cycle max lr", oneCycle(func(c *OneCycleConfig) { c.MaxLR = -0.1 }), "max learning rate -0.1"},
+		{"one-cycle base momentum", oneCycle(func(c *OneCycleConfig) { c.BaseMomentum = -0.5 }), "momenta -0.5, 0.95: want >= 0"},
+		{"one-cycle max momentum", oneCycle(func(c *OneCycleConfig) { c.MaxMomentum = -0.5 }), "momenta 0.85, -0.5: want >= 0"},
+		{"step negative base", func() error { _, err := NewStepLR(-0.1, 2, 0.5); return err }(), "base learning rate -0.1"},
+		{"cosine negative base", func() error { _, err := NewCosineAnnealing(-0.1, 0, 5); return err }(), "base learning rate -0.1"},
+		{"warmup factor above 1", func() error { _, err := NewWarmup(5, 1.5, Constant(1)); return err }(), "start factor 1.5"},
 		{"warmup steps", func() error { _, err := NewWarmup(0, 0.1, Constant(1)); return err }(), "0 steps"},
 		{"warmup factor", func() error { _, err := NewWarmup(5, 0, Constant(1)); return err }(), "start factor 0"},
 		{"warmup nil", func() error { _, err := NewWarmup(5, 0.1, nil); return err }(), "no schedule"},

@@ -3,6 +3,7 @@ package optim
 import (
 	"bytes"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -195,6 +196,20 @@ func TestLoadStateDictErrors(t *testing.T) {
 		{"momentum 0 into nesterov", func() (Optimizer, error) {
 			return NewSGD(params, SGDConfig{LR: 1, Momentum: 0.9, Nesterov: true})
 		}, "sgd", nil, "Nesterov momentum needs momentum > 0"},
+		{"fewer parameters", nil, "adam", func(_ map[string]*torch.Tensor, m map[string]string) { m["optim.params"] = "1" },
+			"state is for 1 parameters, optimiser has 2"},
+		{"negative step", nil, "adam", func(_ map[string]*torch.Tensor, m map[string]string) { m["optim.step"] = "-1" },
+			`optim.step = "-1": want a count`},
+		{"NaN lr", nil, "adam", func(_ map[string]*torch.Tensor, m map[string]string) { m["optim.lr"] = "NaN" },
+			`optim.lr = "NaN": want a number`},
+		{"param steps too many", nil, "adam", func(_ map[string]*torch.Tensor, m map[string]string) { m["optim.param_steps"] = "3,2,1" },
+			"has 3 counts for 2 parameters"},
+		{"param steps negative", nil, "adam", func(_ map[string]*torch.Tensor, m map[string]string) { m["optim.param_steps"] = "3,-2" },
+			`optim.param_steps entry 1 = "-2": want a count`},
+		{"param steps one beyond steps", nil, "adam", func(_ map[string]*torch.Tensor, m map[string]string) { m["optim.param_steps"] = "4,2" },
+			"parameter 0 updated 4 times in 3 steps"},
+		{"nil moment", nil, "adam", func(ts map[string]*torch.Tensor, _ map[string]string) { ts["optim.m.0"] = nil },
+			"tensor optim.m.0 is nil or freed"},
 		{"sgd buffer shape", func() (Optimizer, error) { return NewSGD(params, SGDConfig{LR: 1, Momentum: 0.9}) }, "sgd",
 			func(ts map[string]*torch.Tensor, _ map[string]string) { ts["optim.momentum.1"] = zeros(1, 4) },
 			"tensor optim.momentum.1 has shape [1 4], parameter 1 has shape [4]"},
@@ -271,5 +286,40 @@ func TestLoadReplacesState(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLoadMomentumIntoPlainSGD loads the state of an SGD with momentum, in
+// which only parameter 0 has a buffer yet, into an SGD made without
+// momentum and so without buffers: it takes the momentum on and continues
+// exactly as the original does.
+func TestLoadMomentumIntoPlainSGD(t *testing.T) {
+	src, err := NewSGD(newParams(torch.Float64, probInit), SGDConfig{LR: 0.1, Momentum: 0.9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Free()
+	train(src, 0, 3, 5, nil) // parameter 1 has no gradient before step 5
+	tensors, meta := src.StateDict()
+	if _, ok := tensors["optim.momentum.0"]; !ok || len(tensors) != 1 {
+		t.Fatalf("state tensors %v, want optim.momentum.0 alone", slices.Sorted(maps.Keys(tensors)))
+	}
+	dst, err := NewSGD(newParams(torch.Float64, values(src.Params())), SGDConfig{LR: 0.1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Free()
+	if err := dst.LoadStateDict(tensors, meta); err != nil {
+		t.Fatal(err)
+	}
+	if dst.Momentum() != 0.9 || dst.Steps() != 3 {
+		t.Errorf("after load: momentum %g, steps %d; want 0.9, 3", dst.Momentum(), dst.Steps())
+	}
+	train(src, 3, 8, 5, nil)
+	train(dst, 3, 8, 5, nil)
+	for i, p := range dst.Params() {
+		if !bytes.Equal(p.Bytes(), src.Params()[i].Bytes()) {
+			t.Errorf("parameter %d: %v after loading, %v without a break", i, p.Float64s(), src.Params()[i].Float64s())
+		}
 	}
 }
