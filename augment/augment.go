@@ -100,13 +100,13 @@ func checkBatch(images, coords, mask *torch.Tensor) int64 {
 	}
 	switch {
 	case !slices.Equal(is, []int64{n, 1, size, size}):
-		panic(fmt.Sprintf("augment: images have shape %v, want [N 1 %d %d]", is, size, size))
+		panic(&torch.Error{Op: "augment", Msg: fmt.Sprintf("images have shape %v, want [N 1 %d %d]", is, size, size)})
 	case !slices.Equal(cs, []int64{n, dataset.NumCoords}) || !slices.Equal(ms, cs):
-		panic(fmt.Sprintf("augment: coordinates %v and mask %v do not match images %v: want [%d %d]",
-			cs, ms, is, n, dataset.NumCoords))
+		panic(&torch.Error{Op: "augment", Msg: fmt.Sprintf("coordinates %v and mask %v do not match images %v: want [%d %d]",
+			cs, ms, is, n, dataset.NumCoords)})
 	case images.DType() != torch.Float32 || coords.DType() != torch.Float32 || mask.DType() != torch.Float32:
-		panic(fmt.Sprintf("augment: want float32 images, coordinates and mask, got %s, %s and %s",
-			images.DType(), coords.DType(), mask.DType()))
+		panic(&torch.Error{Op: "augment", Msg: fmt.Sprintf("want float32 images, coordinates and mask, got %s, %s and %s",
+			images.DType(), coords.DType(), mask.DType())})
 	}
 	return n
 }
@@ -167,7 +167,7 @@ func adjustGrey(images, u *torch.Tensor, o Options) *torch.Tensor {
 func ApplyMatrix(images, coords, mask, forward *torch.Tensor) (augImages, augCoords, augMask *torch.Tensor) {
 	n := checkBatch(images, coords, mask)
 	if fs := forward.Shape(); !slices.Equal(fs, []int64{n, 2, 3}) {
-		panic(fmt.Sprintf("augment: matrices have shape %v, want [%d 2 3]", fs, n))
+		panic(&torch.Error{Op: "augment", Msg: fmt.Sprintf("matrices have shape %v, want [%d 2 3]", fs, n)})
 	}
 	flat := forward.Reshape(n, 6)
 	a, b, tx := column(flat, 0), column(flat, 1), column(flat, 2)

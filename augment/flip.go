@@ -15,7 +15,7 @@ import (
 // those predictions back with UnflipCoords and average.
 func FlipBatch(images, coords *torch.Tensor) (flippedImages, flippedCoords *torch.Tensor) {
 	if s := images.Shape(); len(s) != 4 || s[1] != 1 || s[2] != size || s[3] != size {
-		panic(fmt.Sprintf("augment: images have shape %v, want [N 1 %d %d]", s, size, size))
+		panic(&torch.Error{Op: "augment", Msg: fmt.Sprintf("images have shape %v, want [N 1 %d %d]", s, size, size)})
 	}
 	flippedImages = images.Flip(3)
 	if coords != nil {
@@ -31,7 +31,7 @@ func FlipBatch(images, coords *torch.Tensor) (flippedImages, flippedCoords *torc
 // exactly.
 func FlipCoords(coords *torch.Tensor) *torch.Tensor {
 	if s := coords.Shape(); len(s) != 2 || s[1] != dataset.NumCoords {
-		panic(fmt.Sprintf("augment: coordinates have shape %v, want [N %d]", s, dataset.NumCoords))
+		panic(&torch.Error{Op: "augment", Msg: fmt.Sprintf("coordinates have shape %v, want [N %d]", s, dataset.NumCoords)})
 	}
 	sign := make([]float32, dataset.NumCoords)
 	for i := range sign {
@@ -49,7 +49,7 @@ func FlipCoords(coords *torch.Tensor) *torch.Tensor {
 // trading places, to go with FlipCoords.
 func FlipMask(mask *torch.Tensor) *torch.Tensor {
 	if s := mask.Shape(); len(s) != 2 || s[1] != dataset.NumCoords {
-		panic(fmt.Sprintf("augment: mask has shape %v, want [N %d]", s, dataset.NumCoords))
+		panic(&torch.Error{Op: "augment", Msg: fmt.Sprintf("mask has shape %v, want [N %d]", s, dataset.NumCoords)})
 	}
 	return mask.IndexSelect(1, flipPerm(mask.Device()))
 }

@@ -19,8 +19,8 @@ const DefaultBatch = 128
 // 9216.
 func Predict(m Model, images []uint8, batch int, dev torch.Device) []float32 {
 	if len(images)%dataset.PixelCount != 0 {
-		panic(fmt.Sprintf("models.Predict: %d pixels is not a whole number of %d-pixel faces",
-			len(images), dataset.PixelCount))
+		panic(&torch.Error{Op: "predict", Msg: fmt.Sprintf("%d pixels is not a whole number of %d-pixel faces",
+			len(images), dataset.PixelCount)})
 	}
 	if batch <= 0 {
 		batch = DefaultBatch

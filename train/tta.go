@@ -62,7 +62,7 @@ func WithTTA(m models.Model, tta TTA) models.Model {
 	case FlipTTA:
 		return flipAveraged{m}
 	}
-	panic(fmt.Sprintf("train.WithTTA: unknown test-time augmentation %v", tta))
+	panic(&torch.Error{Op: "tta", Msg: fmt.Sprintf("unknown test-time augmentation %v", tta)})
 }
 
 // flipAveraged is a model under FlipTTA.
