@@ -1,7 +1,8 @@
 // Package plots draws the charts of fkd's reports as PNG files: learning
 // curves, the hold-out curves of several models, faces with their
 // predicted and true landmarks, per-keypoint errors and the spread of
-// per-face errors.
+// per-face errors. Preview and Overlay draw keypoints on faces and photos
+// as images: fkd augment-preview's grid and fkd predict's overlay.
 //
 // Each chart is one function from data to a PNG file of a requested size
 // in pixels. The package knows nothing of models or training; callers

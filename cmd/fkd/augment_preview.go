@@ -2,12 +2,8 @@ package main
 
 import (
 	"fmt"
-	"image"
-	"image/color"
-	"image/draw"
 	"image/png"
 	"io"
-	"math"
 
 	"github.com/spf13/pflag"
 
@@ -15,6 +11,7 @@ import (
 	"github.com/fkd-project/fkd/dataset"
 	"github.com/fkd-project/fkd/dataset/synth"
 	"github.com/fkd-project/fkd/internal/atomicfile"
+	"github.com/fkd-project/fkd/plots"
 	"github.com/fkd-project/fkd/torch"
 )
 
@@ -109,7 +106,7 @@ func (o *augmentPreviewOptions) run(w io.Writer) error {
 		return err
 	}
 	images, coords, mask := o.augmentFace(face)
-	img := drawPreview(images, coords, mask, o.n, o.zoom)
+	img := plots.Preview(images, coords, mask, o.n, o.zoom)
 	if err := atomicfile.Write(o.out, func(w io.Writer) error { return png.Encode(w, img) }); err != nil {
 		return err
 	}
@@ -172,85 +169,4 @@ func (o *augmentPreviewOptions) augmentFace(face *dataset.Set) (images, coords, 
 		mask = append(mask[:dataset.NumCoords], k.Float32s()...)
 	})
 	return images, coords, mask
-}
-
-// Colours of the preview.
-var (
-	previewBackground = color.RGBA{40, 40, 48, 255}
-	previewFrame      = color.RGBA{255, 255, 255, 255} // around the original
-	previewLeft       = color.RGBA{255, 130, 0, 255}   // the subject's left keypoints
-	previewRight      = color.RGBA{0, 150, 255, 255}   // right keypoints
-	previewMidline    = color.RGBA{255, 230, 0, 255}   // nose and lip centres
-)
-
-// previewGap is the space between tiles, in screen pixels.
-const previewGap = 6
-
-// keypointColours gives each keypoint its colour by side.
-var keypointColours = func() (cs [dataset.NumKeypoints]color.RGBA) {
-	for k := range cs {
-		cs[k] = previewMidline
-	}
-	for _, p := range dataset.FlipPairs {
-		cs[p[0]], cs[p[1]] = previewLeft, previewRight
-	}
-	return cs
-}()
-
-// previewLayout returns the grid of n tiles: columns, rows, and the size
-// of the whole picture for tiles of the given side.
-func previewLayout(n, tile int) (cols, rows, width, height int) {
-	cols = int(math.Ceil(math.Sqrt(float64(n))))
-	rows = (n + cols - 1) / cols
-	return cols, rows, cols*tile + (cols+1)*previewGap, rows*tile + (rows+1)*previewGap
-}
-
-// drawPreview lays out n faces (grey levels in [0, 1], normalised
-// coordinates and mask as for augment.Apply) in a grid, each enlarged zoom
-// times with its present keypoints marked by crosses. The first tile gets
-// a frame.
-func drawPreview(images, coords, mask []float32, n, zoom int) *image.RGBA {
-	tile := dataset.ImageSize * zoom
-	cols, _, width, height := previewLayout(n, tile)
-	img := image.NewRGBA(image.Rect(0, 0, width, height))
-	draw.Draw(img, img.Bounds(), image.NewUniform(previewBackground), image.Point{}, draw.Src)
-	for f := range n {
-		x0 := previewGap + (f%cols)*(tile+previewGap)
-		y0 := previewGap + (f/cols)*(tile+previewGap)
-		if f == 0 {
-			frame := image.Rect(x0-2, y0-2, x0+tile+2, y0+tile+2)
-			draw.Draw(img, frame, image.NewUniform(previewFrame), image.Point{}, draw.Src)
-		}
-		face := images[f*dataset.PixelCount : (f+1)*dataset.PixelCount]
-		for y := range tile {
-			for x := range tile {
-				v := face[(y/zoom)*dataset.ImageSize+x/zoom]
-				g := uint8(math.Round(float64(min(max(v, 0), 1)) * 255))
-				img.SetRGBA(x0+x, y0+y, color.RGBA{g, g, g, 255})
-			}
-		}
-		for k := range dataset.NumKeypoints {
-			j := f*dataset.NumCoords + 2*k
-			if mask[j] == 0 || mask[j+1] == 0 {
-				continue
-			}
-			// Normalised u is pixel (u+1)*48; pixel c spans [c, c+1).
-			px := (float64(coords[j]) + 1) * dataset.ImageSize / 2 * float64(zoom)
-			py := (float64(coords[j+1]) + 1) * dataset.ImageSize / 2 * float64(zoom)
-			drawCross(img, image.Rect(x0, y0, x0+tile, y0+tile), int(math.Floor(px))+x0, int(math.Floor(py))+y0, zoom+1, keypointColours[k])
-		}
-	}
-	return img
-}
-
-// drawCross draws a plus sign with arms of arm pixels centred at (x, y),
-// clipped to the tile r.
-func drawCross(img *image.RGBA, r image.Rectangle, x, y, arm int, c color.RGBA) {
-	for d := -arm; d <= arm; d++ {
-		for _, p := range []image.Point{{x + d, y}, {x, y + d}} {
-			if p.In(r) {
-				img.SetRGBA(p.X, p.Y, c)
-			}
-		}
-	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/fkd-project/fkd/dataset"
 	"github.com/fkd-project/fkd/dataset/synth"
 	"github.com/fkd-project/fkd/internal/atomicfile"
+	"github.com/fkd-project/fkd/plots"
 )
 
 func TestAugmentPreviewUsage(t *testing.T) {
@@ -75,8 +76,8 @@ func countColour(img *image.RGBA, r image.Rectangle, c [3]uint8) int {
 
 // tileRect is tile f of a preview with cols columns and tiles of side tile.
 func tileRect(f, cols, tile int) image.Rectangle {
-	x0 := previewGap + (f%cols)*(tile+previewGap)
-	y0 := previewGap + (f/cols)*(tile+previewGap)
+	x0 := plots.PreviewGap + (f%cols)*(tile+plots.PreviewGap)
+	y0 := plots.PreviewGap + (f/cols)*(tile+plots.PreviewGap)
 	return image.Rect(x0, y0, x0+tile, y0+tile)
 }
 
@@ -93,22 +94,22 @@ func TestAugmentPreviewSynth(t *testing.T) {
 		t.Errorf("stdout %q", stdout.String())
 	}
 	img := readPNG(t, out)
-	cols, _, width, height := previewLayout(5, dataset.ImageSize)
+	cols, _, width, height := plots.PreviewLayout(5, dataset.ImageSize)
 	if b := img.Bounds(); b.Dx() != width || b.Dy() != height || cols != 3 {
 		t.Fatalf("picture %v, want %dx%d in 3 columns", b, width, height)
 	}
 	for f := range 5 {
 		r := tileRect(f, cols, dataset.ImageSize)
-		left := countColour(img, r, [3]uint8{previewLeft.R, previewLeft.G, previewLeft.B})
-		right := countColour(img, r, [3]uint8{previewRight.R, previewRight.G, previewRight.B})
+		left := countColour(img, r, [3]uint8{plots.LeftColour.R, plots.LeftColour.G, plots.LeftColour.B})
+		right := countColour(img, r, [3]uint8{plots.RightColour.R, plots.RightColour.G, plots.RightColour.B})
 		if left == 0 || right == 0 {
 			t.Errorf("tile %d: %d left and %d right keypoint pixels, want both", f, left, right)
 		}
 	}
-	if p := img.RGBAAt(previewGap-1, previewGap-1); p != previewFrame {
+	if p := img.RGBAAt(plots.PreviewGap-1, plots.PreviewGap-1); p != plots.PreviewFrame {
 		t.Errorf("no frame around the original: %v", p)
 	}
-	if p := img.RGBAAt(tileRect(1, cols, dataset.ImageSize).Min.X-1, previewGap-1); p != previewBackground {
+	if p := img.RGBAAt(tileRect(1, cols, dataset.ImageSize).Min.X-1, plots.PreviewGap-1); p != plots.PreviewBackground {
 		t.Errorf("a frame around an augmented tile: %v", p)
 	}
 	entries, _ := os.ReadDir(dir)
@@ -133,7 +134,7 @@ func TestAugmentPreviewTrainingFile(t *testing.T) {
 	}
 	img := readPNG(t, out)
 	tile := 2 * dataset.ImageSize
-	cols, _, _, _ := previewLayout(3, tile)
+	cols, _, _, _ := plots.PreviewLayout(3, tile)
 	first := tileRect(0, cols, tile)
 	for f := 1; f < 3; f++ {
 		r := tileRect(f, cols, tile)
@@ -164,15 +165,15 @@ func TestDrawPreviewMarksKeypoints(t *testing.T) {
 	coords[20], coords[21] = -0.25, 0.125 // nose tip at pixel (36, 54)
 	mask[20], mask[21] = 1, 1
 	for _, zoom := range []int{1, 2} {
-		img := drawPreview(images, coords, mask, 1, zoom)
-		if p := img.RGBAAt(previewGap+48*zoom, previewGap+48*zoom); p != previewLeft {
+		img := plots.Preview(images, coords, mask, 1, zoom)
+		if p := img.RGBAAt(plots.PreviewGap+48*zoom, plots.PreviewGap+48*zoom); p != plots.LeftColour {
 			t.Errorf("zoom %d: centre pixel %v, want the left colour", zoom, p)
 		}
-		if p := img.RGBAAt(previewGap+36*zoom, previewGap+54*zoom); p != previewMidline {
+		if p := img.RGBAAt(plots.PreviewGap+36*zoom, plots.PreviewGap+54*zoom); p != plots.MidlineColour {
 			t.Errorf("zoom %d: nose pixel %v, want the midline colour", zoom, p)
 		}
-		r := image.Rect(previewGap, previewGap, previewGap+dataset.ImageSize*zoom, previewGap+dataset.ImageSize*zoom)
-		if n := countColour(img, r, [3]uint8{previewRight.R, previewRight.G, previewRight.B}); n != 0 {
+		r := image.Rect(plots.PreviewGap, plots.PreviewGap, plots.PreviewGap+dataset.ImageSize*zoom, plots.PreviewGap+dataset.ImageSize*zoom)
+		if n := countColour(img, r, [3]uint8{plots.RightColour.R, plots.RightColour.G, plots.RightColour.B}); n != 0 {
 			t.Errorf("zoom %d: a missing keypoint was drawn (%d pixels)", zoom, n)
 		}
 	}

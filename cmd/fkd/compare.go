@@ -2,16 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"reflect"
-	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -19,8 +14,9 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/pflag"
 
+	"github.com/fkd-project/fkd/compare"
 	"github.com/fkd-project/fkd/dataset"
-	"github.com/fkd-project/fkd/models"
+	"github.com/fkd-project/fkd/report"
 	"github.com/fkd-project/fkd/torch"
 	"github.com/fkd-project/fkd/train"
 )
@@ -84,12 +80,12 @@ func runCompare(fs *pflag.FlagSet, args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	env := newReportEnv(os.Stdout, os.Stderr)
+	env := report.NewEnv(os.Stdout, os.Stderr)
 	go func() {
 		<-ctx.Done()
 		if cause := context.Cause(ctx); cause != context.Canceled {
 			stop() // a second signal ends the process at once
-			fmt.Fprintf(env.stderr, "\n%v: finishing the step and saving a checkpoint (signal again to quit at once)\n", cause)
+			fmt.Fprintf(env.Stderr, "\n%v: finishing the step and saving a checkpoint (signal again to quit at once)\n", cause)
 		}
 	}()
 	return o.run(ctx, env)
@@ -116,19 +112,19 @@ func (o *compareOptions) setup(fs *pflag.FlagSet, args []string) error {
 		return usagef("--loss: %v", err)
 	}
 	o.cfg.Loss = loss
-	if o.specs, err = splitModelSpecs(o.models); err != nil {
+	if o.specs, err = compare.SplitSpecs(o.models); err != nil {
 		return usagef("--models: %v", err)
 	}
 	if o.cfg.Holdout == 0 {
 		return usagef("--holdout 0: a comparison needs hold-out faces to score the models on")
 	}
 	if o.devicesList != "" {
-		if o.devices, err = parseDevices(o.devicesList); err != nil {
+		if o.devices, err = compare.ParseDevices(o.devicesList); err != nil {
 			return usagef("--devices: %v", err)
 		}
 	}
 	if o.shardSpec != "" {
-		if o.shard, o.shards, err = parseShard(o.shardSpec); err != nil {
+		if o.shard, o.shards, err = compare.ParseShard(o.shardSpec); err != nil {
 			return usagef("--shard %v", err)
 		}
 	}
@@ -156,46 +152,10 @@ func (o *compareOptions) checkOutputs() error {
 	return nil
 }
 
-// splitModelSpecs splits a comma-separated list of model specs. A part
-// that holds "=" but no ":" is an option of the spec before it, so
-// "fpn:width=48,dropout=0.2,cnn3" is two specs. The specs come back in
-// the canonical form of models.Spec.String; a spec given twice is an
-// error.
-func splitModelSpecs(list string) ([]string, error) {
-	var raw []string
-	for _, part := range strings.Split(list, ",") {
-		part = strings.TrimSpace(part)
-		switch {
-		case part == "":
-			return nil, fmt.Errorf("empty model spec in %q", list)
-		case strings.Contains(part, "=") && !strings.Contains(part, ":"):
-			if len(raw) == 0 {
-				return nil, fmt.Errorf("option %q comes before any model", part)
-			}
-			raw[len(raw)-1] += "," + part
-		default:
-			raw = append(raw, part)
-		}
-	}
-	var specs []string
-	for _, r := range raw {
-		spec, err := models.ParseSpec(r)
-		if err != nil {
-			return nil, err
-		}
-		s := spec.String()
-		if slices.Contains(specs, s) {
-			return nil, fmt.Errorf("model %s given twice", s)
-		}
-		specs = append(specs, s)
-	}
-	return specs, nil
-}
-
 // runDir returns the directory of the run of spec: runs/ under the report
 // directory, named after the spec.
 func (o *compareOptions) runDir(spec string) string {
-	return filepath.Join(o.out, "runs", fileSafe(strings.NewReplacer(":", "_", ",", "_", "=", "-").Replace(spec)))
+	return filepath.Join(o.out, "runs", report.FileSafe(strings.NewReplacer(":", "_", ",", "_", "=", "-").Replace(spec)))
 }
 
 // runConfig returns the training settings of the run of spec.
@@ -210,6 +170,13 @@ func (o *compareOptions) runConfig(spec string) train.Config {
 	return c
 }
 
+// compareJob is a model of the comparison and what to do with it.
+type compareJob struct {
+	cfg  train.Config
+	plan compare.Plan
+	done int // epochs already trained, for a resumed run
+}
+
 // shardSpecs returns the model specs this compare trains: all of them, or
 // with --shard every N-th from the I-th.
 func (o *compareOptions) shardSpecs() []string {
@@ -218,125 +185,20 @@ func (o *compareOptions) shardSpecs() []string {
 	}
 	var mine []string
 	for k, s := range o.specs {
-		if shardOf(k, o.shards) == o.shard {
+		if report.ShardOf(k, o.shards) == o.shard {
 			mine = append(mine, s)
 		}
 	}
 	return mine
 }
 
-// settingsDiffer names the first setting, by its JSON key, in which a run
-// made with have differs from one asked for with want; "" when they agree
-// on everything but the Placement settings (train.Settings).
-func settingsDiffer(have, want train.Config) string {
-	h, err1 := configMap(have)
-	w, err2 := configMap(want)
-	if err := errors.Join(err1, err2); err != nil {
-		return err.Error()
-	}
-	for _, k := range slices.Sorted(maps.Keys(w)) {
-		if train.IsPlacement(k) {
-			continue
-		}
-		if !reflect.DeepEqual(h[k], w[k]) {
-			return fmt.Sprintf("%s %v, now %v", k, jsonText(h[k]), jsonText(w[k]))
-		}
-	}
-	for k := range h {
-		if _, ok := w[k]; !ok && !train.IsPlacement(k) {
-			return fmt.Sprintf("%s %v, now unset", k, jsonText(h[k]))
-		}
-	}
-	return ""
-}
-
-// configMap returns c's JSON object as a map, so that settings added to
-// train.Config later are compared too.
-func configMap(c train.Config) (map[string]any, error) {
-	b, err := json.Marshal(c)
-	if err != nil {
-		return nil, err
-	}
-	var m map[string]any
-	return m, json.Unmarshal(b, &m)
-}
-
-func jsonText(v any) string {
-	if v == nil {
-		return "unset"
-	}
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
-// plan says what compare does with a model.
-type plan int
-
-const (
-	planTrain  plan = iota // train afresh
-	planResume             // continue an interrupted run
-	planReuse              // take the finished run as it is
-)
-
-// compareJob is a model of the comparison and what to do with it.
-type compareJob struct {
-	cfg  train.Config
-	plan plan
-	done int // epochs already trained, for a resumed run
-}
-
-// planRun decides whether the run of cfg must be trained, resumed or can
-// be reused, and says why; split gives the numbers of training and
-// hold-out faces of the data.
-func (o *compareOptions) planRun(cfg train.Config, trainFaces, holdFaces int) (plan, string) {
-	if o.force {
-		return planTrain, "--force"
-	}
-	h, err := readHistory(cfg.HistoryPath())
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return planTrain, "no run yet"
-	case err != nil:
-		return planTrain, err.Error()
-	}
-	if d := settingsDiffer(h.Config, cfg); d != "" {
-		return planTrain, "the settings changed: " + d
-	}
-	if h.Stopped == "" {
-		if _, err := os.Stat(cfg.CheckpointPath()); err != nil {
-			return planTrain, "the last run was unfinished and left no checkpoint"
-		}
-		return planResume, fmt.Sprintf("the last run stopped after %d of %d epochs", len(h.Epochs), cfg.Epochs)
-	}
-	if why := trainedOn(cfg.Out, trainFaces, holdFaces); why != "" {
-		return planTrain, why
-	}
-	return planReuse, fmt.Sprintf("finished run with the same settings (%s)", h.Stopped)
-}
-
-// trainedOn checks the model file of a finished run: it must load and
-// record the numbers of training and hold-out faces of the split. It
-// returns what is wrong, or "".
-func trainedOn(modelPath string, trainFaces, holdFaces int) string {
-	m, meta, err := loadModel(modelPath, torch.CPU)
-	if err != nil {
-		return err.Error()
-	}
-	m.Store().Free()
-	if meta.Extra[train.ExtraTrainFaces] != strconv.Itoa(trainFaces) || meta.Extra[train.ExtraHoldFaces] != strconv.Itoa(holdFaces) {
-		return fmt.Sprintf("the model was trained on %s faces holding out %s, the data now gives %d and %d",
-			meta.Extra[train.ExtraTrainFaces], meta.Extra[train.ExtraHoldFaces], trainFaces, holdFaces)
-	}
-	return ""
-}
-
 // run trains what needs training, then writes the report.
-func (o *compareOptions) run(ctx context.Context, env *reportEnv) error {
+func (o *compareOptions) run(ctx context.Context, env *report.Env) error {
 	set, rep, err := dataset.ReadTraining(o.data, dataset.ReadOptions{})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stderr, "read %s: %d faces, %d with all keypoints\n", rep.Source, rep.Read, rep.Complete)
+	fmt.Fprintf(env.Stderr, "read %s: %d faces, %d with all keypoints\n", rep.Source, rep.Read, rep.Complete)
 	trainIdx, holdIdx := dataset.Split(set, o.cfg.Holdout, o.cfg.Seed)
 	if len(holdIdx) == 0 {
 		return fmt.Errorf("a hold-out fraction of %v of %d faces holds out none", o.cfg.Holdout, set.Len())
@@ -347,7 +209,7 @@ func (o *compareOptions) run(ctx context.Context, env *reportEnv) error {
 	}
 	mine := o.shardSpecs()
 	if len(mine) == 0 {
-		fmt.Fprintf(env.stderr, "shard %d/%d: no model falls to it (%d models over %d shards); nothing to train\n",
+		fmt.Fprintf(env.Stderr, "shard %d/%d: no model falls to it (%d models over %d shards); nothing to train\n",
 			o.shard, o.shards, len(o.specs), o.shards)
 		return nil
 	}
@@ -356,21 +218,21 @@ func (o *compareOptions) run(ctx context.Context, env *reportEnv) error {
 	totalEpochs := 0
 	for _, spec := range mine {
 		cfg := o.runConfig(spec)
-		p, why := o.planRun(cfg, len(trainIdx), len(holdIdx))
+		p, why := compare.PlanRun(cfg, o.force, len(trainIdx), len(holdIdx))
 		j := compareJob{cfg: cfg, plan: p}
 		switch p {
-		case planReuse:
-			fmt.Fprintf(env.stderr, "%s: reusing %s: %s\n", spec, filepath.Dir(cfg.Out), why)
-		case planResume:
+		case compare.Reuse:
+			fmt.Fprintf(env.Stderr, "%s: reusing %s: %s\n", spec, filepath.Dir(cfg.Out), why)
+		case compare.Resume:
 			j.cfg.Resume = true
-			if h, err := readHistory(cfg.HistoryPath()); err == nil {
+			if h, err := train.ReadHistory(cfg.HistoryPath()); err == nil {
 				j.done = len(h.Epochs)
 			}
-			fmt.Fprintf(env.stderr, "%s: resuming %s: %s\n", spec, filepath.Dir(cfg.Out), why)
+			fmt.Fprintf(env.Stderr, "%s: resuming %s: %s\n", spec, filepath.Dir(cfg.Out), why)
 		default:
-			fmt.Fprintf(env.stderr, "%s: training in %s: %s\n", spec, filepath.Dir(cfg.Out), why)
+			fmt.Fprintf(env.Stderr, "%s: training in %s: %s\n", spec, filepath.Dir(cfg.Out), why)
 		}
-		if p != planReuse {
+		if p != compare.Reuse {
 			totalEpochs += cfg.Epochs - j.done
 		}
 		jobs = append(jobs, j)
@@ -387,7 +249,7 @@ func (o *compareOptions) run(ctx context.Context, env *reportEnv) error {
 		}
 	}
 	if o.shards > 0 {
-		fmt.Fprintf(env.stdout, "shard %d/%d done: %d of the %d models are in %s; when every shard is done, merge them with: fkd report %s\n",
+		fmt.Fprintf(env.Stdout, "shard %d/%d done: %d of the %d models are in %s; when every shard is done, merge them with: fkd report %s\n",
 			o.shard, o.shards, len(mine), len(o.specs), filepath.Join(o.out, "runs"), o.out)
 		return nil
 	}
@@ -400,15 +262,15 @@ func (o *compareOptions) run(ctx context.Context, env *reportEnv) error {
 		return err
 	}
 	torch.SetNumThreads(o.cfg.Threads)
-	return env.build(set, filepath.Base(o.data), reportRuns(runs...), o.out, evalDev)
+	return env.Build(set, filepath.Base(o.data), report.Runs(runs...), o.out, evalDev)
 }
 
 // trainAll trains the jobs that need it, one after the other, showing the
 // models done of those to train and the time left.
-func (o *compareOptions) trainAll(ctx context.Context, env *reportEnv, set *dataset.Set, jobs []compareJob, totalEpochs int) error {
+func (o *compareOptions) trainAll(ctx context.Context, env *report.Env, set *dataset.Set, jobs []compareJob, totalEpochs int) error {
 	toTrain := 0
 	for _, j := range jobs {
-		if j.plan != planReuse {
+		if j.plan != compare.Reuse {
 			toTrain++
 		}
 	}
@@ -416,8 +278,8 @@ func (o *compareOptions) trainAll(ctx context.Context, env *reportEnv, set *data
 	// step and its time left follows the epochs still to run.
 	const unit = 1000
 	bar := progressbar.NewOptions64(int64(totalEpochs)*unit,
-		progressbar.OptionSetWriter(env.stderr),
-		progressbar.OptionSetVisibility(env.terminal),
+		progressbar.OptionSetWriter(env.Stderr),
+		progressbar.OptionSetVisibility(env.Terminal),
 		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionThrottle(200*time.Millisecond),
 		progressbar.OptionSetWidth(30),
@@ -427,7 +289,7 @@ func (o *compareOptions) trainAll(ctx context.Context, env *reportEnv, set *data
 	start := time.Now()
 	epochsBefore, trained := 0, 0
 	for _, j := range jobs {
-		if j.plan == planReuse {
+		if j.plan == compare.Reuse {
 			continue
 		}
 		spec, cfg := j.cfg.Model, j.cfg
@@ -435,8 +297,8 @@ func (o *compareOptions) trainAll(ctx context.Context, env *reportEnv, set *data
 			return fmt.Errorf("compare: %w", err)
 		}
 		opts := train.Options{}
-		if !env.terminal {
-			opts.Log = env.stderr
+		if !env.Terminal {
+			opts.Log = env.Stderr
 		}
 		base := epochsBefore
 		opts.AfterStep = func(s train.StepInfo) {
@@ -463,11 +325,29 @@ func (o *compareOptions) trainAll(ctx context.Context, env *reportEnv, set *data
 		left := "done"
 		if epochsBefore < totalEpochs {
 			perEpoch := time.Since(start).Seconds() / float64(epochsBefore)
-			left = "about " + formatSeconds(perEpoch*float64(totalEpochs-epochsBefore)) + " left"
+			left = "about " + report.FormatSeconds(perEpoch*float64(totalEpochs-epochsBefore)) + " left"
 		}
-		fmt.Fprintf(env.stderr, "models %d/%d done: %s, hold-out RMSE %s px at epoch %d (%s); %s\n",
-			trained, toTrain, spec, formatRMSE(res.BestHoldoutRMSEPx), res.BestEpoch,
-			formatSeconds(time.Since(modelStart).Seconds()), left)
+		fmt.Fprintf(env.Stderr, "models %d/%d done: %s, hold-out RMSE %s px at epoch %d (%s); %s\n",
+			trained, toTrain, spec, report.FormatRMSE(res.BestHoldoutRMSEPx), res.BestEpoch,
+			report.FormatSeconds(time.Since(modelStart).Seconds()), left)
 	}
 	return nil
+}
+
+// writeManifest records the comparison in its directory (see
+// compare.WriteManifest).
+func (o *compareOptions) writeManifest() error {
+	abs, err := filepath.Abs(o.data)
+	if err != nil {
+		return fmt.Errorf("compare: %w", err)
+	}
+	m := &report.Manifest{Models: o.specs, Shards: max(1, o.shards), Train: abs}
+	for _, s := range o.specs {
+		rel, err := filepath.Rel(o.out, o.runDir(s))
+		if err != nil {
+			return fmt.Errorf("compare: %w", err)
+		}
+		m.Runs = append(m.Runs, filepath.ToSlash(rel))
+	}
+	return compare.WriteManifest(o.out, m, o.shards > 0 && !o.force)
 }

@@ -15,7 +15,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fkd-project/fkd/compare"
 	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/report"
 	"github.com/fkd-project/fkd/torch"
 )
 
@@ -25,26 +27,26 @@ import (
 // compare_worker.go). The CPU threads (--threads, 0: one per core) are
 // shared out evenly over the devices. One display shows the models done
 // and what each device is training.
-func (o *compareOptions) trainParallel(ctx context.Context, env *reportEnv, _ *dataset.Set, jobs []compareJob, totalEpochs int) error {
+func (o *compareOptions) trainParallel(ctx context.Context, env *report.Env, _ *dataset.Set, jobs []compareJob, totalEpochs int) error {
 	var todo []compareJob
 	for _, j := range jobs {
-		if j.plan != planReuse {
+		if j.plan != compare.Reuse {
 			todo = append(todo, j)
 		}
 	}
-	labels := deviceLabels(o.devices)
+	labels := compare.DeviceLabels(o.devices)
 	total := o.cfg.Threads
 	if total <= 0 {
 		total = runtime.NumCPU()
 	}
-	shares := threadShares(total, len(o.devices))
+	shares := compare.ThreadShares(total, len(o.devices))
 	var where []string
 	for i, l := range labels {
 		where = append(where, fmt.Sprintf("%s (%d thread%s)", l, shares[i], plural(shares[i])))
 	}
-	fmt.Fprintf(env.stderr, "training %d model%s on %d devices at once: %s\n", len(todo), plural(len(todo)), len(labels), strings.Join(where, ", "))
+	fmt.Fprintf(env.Stderr, "training %d model%s on %d devices at once: %s\n", len(todo), plural(len(todo)), len(labels), strings.Join(where, ", "))
 	if total < len(o.devices) {
-		fmt.Fprintf(env.stderr, "note: %d CPU threads for %d devices: each gets one, so they share cores\n", total, len(o.devices))
+		fmt.Fprintf(env.Stderr, "note: %d CPU threads for %d devices: each gets one, so they share cores\n", total, len(o.devices))
 	}
 
 	p := newParallelProgress(env, labels, len(todo), totalEpochs)
@@ -121,7 +123,7 @@ func (o *compareOptions) trainInWorker(ctx context.Context, p *parallelProgress,
 	if err := os.MkdirAll(filepath.Dir(cfg.Out), 0o755); err != nil {
 		return err
 	}
-	job, err := json.Marshal(workerJob{Config: cfg, Resume: cfg.Resume})
+	job, err := json.Marshal(compare.Job{Config: cfg, Resume: cfg.Resume})
 	if err != nil {
 		return err
 	}
@@ -135,7 +137,7 @@ func (o *compareOptions) trainInWorker(ctx context.Context, p *parallelProgress,
 		return err
 	}
 	defer events.Close()
-	cmd.ExtraFiles = []*os.File{eventsW} // the worker's descriptor 3 (workerEventsFD)
+	cmd.ExtraFiles = []*os.File{eventsW} // the worker's descriptor 3 (compare.EventsFD)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		eventsW.Close()
@@ -154,8 +156,8 @@ func (o *compareOptions) trainInWorker(ctx context.Context, p *parallelProgress,
 	defer stop()
 
 	p.begin(w, cfg.Model, cfg.Epochs, j.done, threads)
-	var done *workerEvent
-	readErr := readWorkerEvents(events, func(ev workerEvent) {
+	var done *compare.Event
+	readErr := compare.ReadEvents(events, func(ev compare.Event) {
 		switch ev.Kind {
 		case "step":
 			p.step(w, ev)
@@ -168,23 +170,10 @@ func (o *compareOptions) trainInWorker(ctx context.Context, p *parallelProgress,
 	waitErr := cmd.Wait()
 	if err := errors.Join(waitErr, readErr); err != nil || done == nil {
 		p.end(w, nil, 0)
-		return workerFailure(stderr.String(), err)
+		return compare.WorkerFailure(stderr.String(), err)
 	}
 	p.end(w, done, time.Since(start))
 	return nil
-}
-
-// workerFailure says why a worker failed: the last line it wrote, which
-// is fkd's one-line error, or else how it ended.
-func workerFailure(stderr string, err error) error {
-	lines := strings.Split(strings.TrimSpace(stderr), "\n")
-	if msg := strings.TrimSpace(lines[len(lines)-1]); msg != "" {
-		return errors.New(strings.TrimPrefix(msg, "fkd compare: "))
-	}
-	if err != nil {
-		return fmt.Errorf("the worker ended: %w", err)
-	}
-	return errors.New("the worker ended without a result")
 }
 
 // parallelProgress is the display of a parallel compare: the models done
@@ -215,8 +204,8 @@ type workerState struct {
 	progress                   float64 // epochs of this run done so far
 }
 
-func newParallelProgress(env *reportEnv, labels []string, toTrain, totalEpochs int) *parallelProgress {
-	p := &parallelProgress{w: env.stderr, terminal: env.terminal, toTrain: toTrain, totalEpochs: float64(totalEpochs), start: time.Now()}
+func newParallelProgress(env *report.Env, labels []string, toTrain, totalEpochs int) *parallelProgress {
+	p := &parallelProgress{w: env.Stderr, terminal: env.Terminal, toTrain: toTrain, totalEpochs: float64(totalEpochs), start: time.Now()}
 	for _, l := range labels {
 		p.workers = append(p.workers, workerState{label: l})
 	}
@@ -233,7 +222,7 @@ func (p *parallelProgress) begin(w int, model string, epochs, before, threads in
 	p.draw(true)
 }
 
-func (p *parallelProgress) step(w int, ev workerEvent) {
+func (p *parallelProgress) step(w int, ev compare.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	s := &p.workers[w]
@@ -254,7 +243,7 @@ func (p *parallelProgress) log(w int, line string) {
 
 // end records that device w finished its model: done holds the result,
 // nil when it failed.
-func (p *parallelProgress) end(w int, done *workerEvent, took time.Duration) {
+func (p *parallelProgress) end(w int, done *compare.Event, took time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	s := &p.workers[w]
@@ -264,11 +253,11 @@ func (p *parallelProgress) end(w int, done *workerEvent, took time.Duration) {
 		s.progress = 0
 		rmse := "–"
 		if done.BestRMSE != nil {
-			rmse = formatRMSE(*done.BestRMSE)
+			rmse = report.FormatRMSE(*done.BestRMSE)
 		}
 		p.erase()
 		fmt.Fprintf(p.w, "models %d/%d done: %s on %s, hold-out RMSE %s px at epoch %d (%s); %s\n",
-			p.trained, p.toTrain, s.model, s.label, rmse, done.BestEpoch, formatSeconds(took.Seconds()), p.left())
+			p.trained, p.toTrain, s.model, s.label, rmse, done.BestEpoch, report.FormatSeconds(took.Seconds()), p.left())
 	}
 	*s = workerState{label: s.label}
 	p.draw(true)
@@ -294,7 +283,7 @@ func (p *parallelProgress) left() string {
 	case done <= 0:
 		return "time left unknown yet"
 	}
-	return "about " + formatSeconds(time.Since(p.start).Seconds()/done*(p.totalEpochs-done)) + " left"
+	return "about " + report.FormatSeconds(time.Since(p.start).Seconds()/done*(p.totalEpochs-done)) + " left"
 }
 
 // draw redraws the display on a terminal, at most five times a second

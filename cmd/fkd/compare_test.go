@@ -14,7 +14,9 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/fkd-project/fkd/compare"
 	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/report"
 	"github.com/fkd-project/fkd/torch"
 	"github.com/fkd-project/fkd/train"
 )
@@ -38,7 +40,7 @@ func runCompareCmd(t *testing.T, args ...string) string {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if err := o.run(context.Background(), &reportEnv{stdout: &out, stderr: &out}); err != nil {
+	if err := o.run(context.Background(), &report.Env{Stdout: &out, Stderr: &out}); err != nil {
 		t.Fatalf("compare: %v\n%s", err, out.String())
 	}
 	return out.String()
@@ -71,7 +73,7 @@ func tableRow(t *testing.T, dir, label string) []string {
 	}
 	for _, line := range strings.Split(string(md), "\n") {
 		cells := strings.Split(strings.Trim(line, "| "), " | ")
-		if len(cells) == len(reportColumns) && cells[0] == label {
+		if len(cells) == len(report.Columns) && cells[0] == label {
 			return cells
 		}
 	}
@@ -83,7 +85,7 @@ func tableRow(t *testing.T, dir, label string) []string {
 // numbers of the run's history.
 func checkRowMatchesHistory(t *testing.T, reportDir, label, runDir string) {
 	t.Helper()
-	h, err := readHistory(filepath.Join(runDir, "model.history.json"))
+	h, err := train.ReadHistory(filepath.Join(runDir, "model.history.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,12 +96,12 @@ func checkRowMatchesHistory(t *testing.T, reportDir, label, runDir string) {
 	want := map[string]string{
 		"epochs":             strconv.Itoa(len(h.Epochs)),
 		"best epoch":         strconv.Itoa(h.BestEpoch),
-		"train time":         formatSeconds(secs),
-		"time per epoch":     formatSeconds(secs / float64(len(h.Epochs))),
+		"train time":         report.FormatSeconds(secs),
+		"time per epoch":     report.FormatSeconds(secs / float64(len(h.Epochs))),
 		"hold-out RMSE (px)": strconv.FormatFloat(*h.BestHoldoutRMSEPx, 'f', 3, 64),
 	}
 	row := tableRow(t, reportDir, label)
-	for i, col := range reportColumns {
+	for i, col := range report.Columns {
 		if w, ok := want[col]; ok && row[i] != w {
 			t.Errorf("%s: %s is %q, the history says %q", label, col, row[i], w)
 		}
@@ -123,14 +125,14 @@ func TestCompareTrainsReportsAndReuses(t *testing.T) {
 	}
 	for _, label := range []string{"mean baseline", "patch search"} {
 		row := tableRow(t, out, label)
-		if v, err := strconv.ParseFloat(row[len(reportColumns)-2], 64); err != nil || !(v > 0) {
-			t.Errorf("%s: hold-out RMSE %q is not a positive number", label, row[len(reportColumns)-2])
+		if v, err := strconv.ParseFloat(row[len(report.Columns)-2], 64); err != nil || !(v > 0) {
+			t.Errorf("%s: hold-out RMSE %q is not a positive number", label, row[len(report.Columns)-2])
 		}
 	}
 	for name, size := range map[string][2]int{
-		"curves.png": {chartW, chartH}, "keypoints.png": {chartW, chartH}, "errors.png": {chartW, chartH},
-		"landmarks.png": {landmarksW, landmarksH}, "curves-cnn3-width-4.png": {chartW, chartH},
-		"curves-tinyresnet-dropout-0-width-4.png": {chartW, chartH},
+		"curves.png": {report.ChartWidth, report.ChartHeight}, "keypoints.png": {report.ChartWidth, report.ChartHeight}, "errors.png": {report.ChartWidth, report.ChartHeight},
+		"landmarks.png": {report.LandmarksWidth, report.LandmarksHeight}, "curves-cnn3-width-4.png": {report.ChartWidth, report.ChartHeight},
+		"curves-tinyresnet-dropout-0-width-4.png": {report.ChartWidth, report.ChartHeight},
 	} {
 		checkReportPNG(t, filepath.Join(out, name), size[0], size[1])
 	}
@@ -192,10 +194,10 @@ func TestCompareTrainsReportsAndReuses(t *testing.T) {
 
 	// "fkd report" rebuilds the same table from the run directories.
 	again := filepath.Join(t.TempDir(), "again")
-	env := &reportEnv{stdout: new(bytes.Buffer), stderr: new(bytes.Buffer)}
+	env := &report.Env{Stdout: new(bytes.Buffer), Stderr: new(bytes.Buffer)}
 	set := mustReadTraining(t, trainPath)
 	dirs := []string{runs["cnn3:width=4"], runs["tinyresnet:dropout=0,width=4"]}
-	if err := env.build(set, filepath.Base(trainPath), reportRuns(dirs...), again, torch.CPU); err != nil {
+	if err := env.Build(set, filepath.Base(trainPath), report.Runs(dirs...), again, torch.CPU); err != nil {
 		t.Fatal(err)
 	}
 	for label, dir := range runs {
@@ -216,21 +218,21 @@ func TestCompareTrainsReportsAndReuses(t *testing.T) {
 	tests := []struct {
 		name       string
 		change     func(o *compareOptions, c *train.Config, faces *int)
-		want       plan
+		want       compare.Plan
 		whyContain string
 	}{
-		{"same", func(*compareOptions, *train.Config, *int) {}, planReuse, "same settings"},
-		{"more epochs", func(_ *compareOptions, c *train.Config, _ *int) { c.Epochs = 3 }, planTrain, "epochs 2, now 3"},
-		{"other lr", func(_ *compareOptions, c *train.Config, _ *int) { c.LR = 0.01 }, planTrain, "lr"},
-		{"force", func(o *compareOptions, _ *train.Config, _ *int) { o.force = true }, planTrain, "--force"},
-		{"other data", func(_ *compareOptions, _ *train.Config, f *int) { *f = 1000 }, planTrain, "the data now gives 1000"},
-		{"other device", func(_ *compareOptions, c *train.Config, _ *int) { c.Device = "cuda" }, planReuse, "same settings"},
+		{"same", func(*compareOptions, *train.Config, *int) {}, compare.Reuse, "same settings"},
+		{"more epochs", func(_ *compareOptions, c *train.Config, _ *int) { c.Epochs = 3 }, compare.Train, "epochs 2, now 3"},
+		{"other lr", func(_ *compareOptions, c *train.Config, _ *int) { c.LR = 0.01 }, compare.Train, "lr"},
+		{"force", func(o *compareOptions, _ *train.Config, _ *int) { o.force = true }, compare.Train, "--force"},
+		{"other data", func(_ *compareOptions, _ *train.Config, f *int) { *f = 1000 }, compare.Train, "the data now gives 1000"},
+		{"other device", func(_ *compareOptions, c *train.Config, _ *int) { c.Device = "cuda" }, compare.Reuse, "same settings"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o2, c, faces := o, cfg, trainFaces
 			tt.change(&o2, &c, &faces)
-			p, why := o2.planRun(c, faces, holdFaces)
+			p, why := compare.PlanRun(c, o2.force, faces, holdFaces)
 			if p != tt.want || !strings.Contains(why, tt.whyContain) {
 				t.Errorf("plan %d (%s), want %d with %q", p, why, tt.want, tt.whyContain)
 			}
@@ -276,49 +278,6 @@ func TestCompareUsage(t *testing.T) {
 	}
 }
 
-func TestSplitModelSpecs(t *testing.T) {
-	tests := []struct {
-		list string
-		want []string
-	}{
-		{"cnn3,tinyresnet,fpn", []string{"cnn3", "tinyresnet", "fpn"}},
-		{" cnn3 , fpn:width=48,dropout=0.2, tinyresnet", []string{"cnn3", "fpn:dropout=0.2,width=48", "tinyresnet"}},
-		{"cnn3:width=4", []string{"cnn3:width=4"}},
-	}
-	for _, tt := range tests {
-		got, err := splitModelSpecs(tt.list)
-		if err != nil || !slices.Equal(got, tt.want) {
-			t.Errorf("splitModelSpecs(%q) = %q, %v; want %q", tt.list, got, err, tt.want)
-		}
-	}
-}
-
-func TestSettingsDiffer(t *testing.T) {
-	base := train.DefaultConfig()
-	tests := []struct {
-		name   string
-		change func(c *train.Config)
-		want   string
-	}{
-		{"same", func(*train.Config) {}, ""},
-		{"paths, device and threads do not count", func(c *train.Config) {
-			c.Out, c.Checkpoint, c.Device, c.Threads = "x/model.pt", "x/model.ckpt", "cuda", 3
-		}, ""},
-		{"epochs", func(c *train.Config) { c.Epochs = 7 }, "epochs 30, now 7"},
-		{"model", func(c *train.Config) { c.Model = "fpn" }, `model "cnn3", now "fpn"`},
-		{"patience", func(c *train.Config) { c.Patience = 2 }, "patience 0, now 2"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := base
-			tt.change(&c)
-			if got := settingsDiffer(base, c); got != tt.want {
-				t.Errorf("settingsDiffer = %q, want %q", got, tt.want)
-			}
-		})
-	}
-}
-
 // reportTable returns the Markdown table rows of the report at dir, the
 // time columns blanked (they measure the machine, not the runs).
 func reportTable(t *testing.T, dir string) [][]string {
@@ -330,10 +289,10 @@ func reportTable(t *testing.T, dir string) [][]string {
 	var rows [][]string
 	for _, line := range strings.Split(string(md), "\n") {
 		cells := strings.Split(strings.Trim(line, "| "), " | ")
-		if len(cells) != len(reportColumns) || cells[0] == reportColumns[0] || strings.HasPrefix(cells[1], "---") {
+		if len(cells) != len(report.Columns) || cells[0] == report.Columns[0] || strings.HasPrefix(cells[1], "---") {
 			continue
 		}
-		for i, col := range reportColumns {
+		for i, col := range report.Columns {
 			if col == "train time" || col == "time per epoch" {
 				cells[i] = ""
 			}
@@ -389,14 +348,14 @@ func TestCompareDevicesAndShards(t *testing.T) {
 	if err := o.setup(pflag.NewFlagSet("compare", pflag.ContinueOnError), args(sharded, "--shard", "1/2", "--models", "cnn3:width=5")); err != nil {
 		t.Fatal(err)
 	}
-	if err := o.run(context.Background(), &reportEnv{stdout: io.Discard, stderr: io.Discard}); err == nil || !strings.Contains(err.Error(), "lists another comparison") {
+	if err := o.run(context.Background(), &report.Env{Stdout: io.Discard, Stderr: io.Discard}); err == nil || !strings.Contains(err.Error(), "lists another comparison") {
 		t.Errorf("a shard of another comparison: error %v", err)
 	}
 
 	// Shard 2 killed in its second epoch: a checkpoint, a history of one
 	// epoch and no model. The report names it and reports the rest.
 	killed := filepath.Join(sharded, "runs", "cnn3_width-6")
-	h, err := readHistory(filepath.Join(killed, "model.history.json"))
+	h, err := train.ReadHistory(filepath.Join(killed, "model.history.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -419,34 +378,5 @@ func TestCompareDevicesAndShards(t *testing.T) {
 	}
 	if md, _ := os.ReadFile(filepath.Join(partial, "README.md")); !strings.Contains(string(md), "Not in this report") {
 		t.Errorf("the partial report does not name the missing run:\n%s", md)
-	}
-}
-
-func TestDevicesAndShardParsing(t *testing.T) {
-	if got := threadShares(5, 2); !slices.Equal(got, []int{3, 2}) {
-		t.Errorf("threadShares(5, 2) = %v", got)
-	}
-	if got := threadShares(1, 3); !slices.Equal(got, []int{1, 1, 1}) {
-		t.Errorf("threadShares(1, 3) = %v", got)
-	}
-	devs, err := parseDevices(" CPU ,cpu")
-	if err != nil || !slices.Equal(deviceLabels(devs), []string{"cpu 1", "cpu 2"}) {
-		t.Errorf("parseDevices(cpu,cpu) = %v, %v", devs, err)
-	}
-	tests := []struct {
-		spec string
-		i, n int
-	}{{"1/1", 1, 1}, {"2/3", 2, 3}, {" 3 / 3 ", 3, 3}}
-	for _, tt := range tests {
-		if i, n, err := parseShard(tt.spec); i != tt.i || n != tt.n || err != nil {
-			t.Errorf("parseShard(%q) = %d, %d, %v", tt.spec, i, n, err)
-		}
-	}
-	var got []int
-	for k := range 5 {
-		got = append(got, shardOf(k, 2))
-	}
-	if !slices.Equal(got, []int{1, 2, 1, 2, 1}) {
-		t.Errorf("shards of 5 models over 2: %v", got)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/report"
 	"github.com/fkd-project/fkd/torch"
 	"github.com/fkd-project/fkd/train"
 )
@@ -83,7 +84,7 @@ func runEvaluate(fs *pflag.FlagSet, args []string) error {
 }
 
 func (o *evaluateOptions) run(stdout, stderr io.Writer, dev torch.Device, holdoutSet, seedSet bool) error {
-	m, meta, err := loadModel(o.model, dev)
+	m, meta, err := report.LoadModel(o.model, dev)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/fkd-project/fkd/dataset"
 	"github.com/fkd-project/fkd/internal/atomicfile"
 	"github.com/fkd-project/fkd/plots"
+	"github.com/fkd-project/fkd/report"
 	"github.com/fkd-project/fkd/torch"
 	"github.com/fkd-project/fkd/train"
 )
@@ -44,7 +45,7 @@ func runPlot(fs *pflag.FlagSet, args []string) error {
 	fs.StringVar(&o.data, "train", "data/training.csv", "landmarks: the training data the run was trained on")
 	fs.IntVar(&o.width, "width", 0, "width in pixels (default: 1000 for curves, 940 for landmarks)")
 	fs.IntVar(&o.height, "height", 0, "height in pixels (default: 600 for curves, 720 for landmarks)")
-	fs.IntVar(&o.faces, "faces", landmarkFaces, "landmarks: faces in each row (best, median, worst)")
+	fs.IntVar(&o.faces, "faces", report.LandmarkFaces, "landmarks: faces in each row (best, median, worst)")
 	fs.StringVar(&o.device, "device", "auto", "landmarks: auto, cpu, cuda or cuda:N")
 	fs.IntVar(&o.threads, "threads", 0, "landmarks: LibTorch CPU threads (0: one per core)")
 	o.configPath = addConfigFlag(fs)
@@ -67,9 +68,9 @@ func runPlot(fs *pflag.FlagSet, args []string) error {
 	case o.threads < 0:
 		return usagef("--threads %d is negative", o.threads)
 	}
-	w, h := chartW, chartH
+	w, h := report.ChartWidth, report.ChartHeight
 	if o.chart == "landmarks" {
-		w, h = landmarksW, landmarksH
+		w, h = report.LandmarksWidth, report.LandmarksHeight
 	}
 	if o.width > 0 {
 		w = o.width
@@ -77,7 +78,7 @@ func runPlot(fs *pflag.FlagSet, args []string) error {
 	if o.height > 0 {
 		h = o.height
 	}
-	model, hist, err := runFiles(o.run)
+	model, hist, err := report.Files(o.run)
 	if err != nil {
 		return err
 	}
@@ -96,11 +97,11 @@ func runPlot(fs *pflag.FlagSet, args []string) error {
 // plotCurves draws the learning curves of the run whose history is at
 // histPath; the run may be unfinished.
 func plotCurves(histPath, out string, w, h int) error {
-	hist, err := readHistory(histPath)
+	hist, err := train.ReadHistory(histPath)
 	if err != nil {
 		return err
 	}
-	if err := plots.LearningCurves(out, plotRun(hist.Config.Model, hist), nil, w, h); err != nil {
+	if err := plots.LearningCurves(out, report.PlotRun(hist.Config.Model, hist), nil, w, h); err != nil {
 		return err
 	}
 	fmt.Fprintf(messages(out), "wrote %s: %d epochs of %s\n", out, len(hist.Epochs), hist.Config.Model)
@@ -110,7 +111,7 @@ func plotCurves(histPath, out string, w, h int) error {
 // plotLandmarks draws a finished run's best, median and worst faces of
 // its hold-out part.
 func (o *plotOptions) plotLandmarks(modelPath string, w, h int) error {
-	_, hist, err := finishedHistory(o.run)
+	_, hist, err := report.Finished(o.run)
 	if err != nil {
 		return err
 	}
@@ -124,7 +125,7 @@ func (o *plotOptions) plotLandmarks(modelPath string, w, h int) error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "read %s: %d faces, %d with all keypoints\n", rep.Source, rep.Read, rep.Complete)
-	m, _, err := loadModel(modelPath, dev)
+	m, _, err := report.LoadModel(modelPath, dev)
 	if err != nil {
 		return err
 	}
@@ -135,8 +136,8 @@ func (o *plotOptions) plotLandmarks(modelPath string, w, h int) error {
 	if err != nil {
 		return err
 	}
-	s := &modelScore{Label: hist.Config.Model, Pred: ev.Pred, FaceErrors: faceErrors(ev.Pred, hold)}
-	if err := plots.Landmarks(o.out, landmarkRows(s, hold, o.faces), w, h); err != nil {
+	s := &report.Score{Label: hist.Config.Model, Pred: ev.Pred, FaceErrors: report.FaceErrors(ev.Pred, hold)}
+	if err := plots.Landmarks(o.out, report.LandmarkRows(s, hold, o.faces), w, h); err != nil {
 		return err
 	}
 	fmt.Fprintf(messages(o.out), "wrote %s: %s on %d hold-out faces, RMSE %.4f px\n", o.out, hist.Config.Model, ev.Faces, ev.RMSE)

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/color"
-	"image/draw"
 	"image/png"
 	"io"
 	"math"
@@ -22,6 +20,8 @@ import (
 	"github.com/fkd-project/fkd/internal/atomicfile"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/photo"
+	"github.com/fkd-project/fkd/plots"
+	"github.com/fkd-project/fkd/report"
 	"github.com/fkd-project/fkd/torch"
 	"github.com/fkd-project/fkd/train"
 )
@@ -94,7 +94,7 @@ func runPredict(fs *pflag.FlagSet, args []string) error {
 		return err
 	}
 	torch.SetNumThreads(o.threads)
-	m, _, err := loadModel(o.model, dev)
+	m, _, err := report.LoadModel(o.model, dev)
 	if err != nil {
 		return err
 	}
@@ -365,7 +365,7 @@ func (o *predictOptions) predictBatch(m models.Model, results []photoKeypoints, 
 			continue
 		}
 		path := overlayPath(r.Photo, o.overlay, o.overlaySuffix)
-		img := drawOverlay(r.img, r.face.Box, r.Points)
+		img := plots.Overlay(r.img, r.face.Box, xy)
 		r.img = nil
 		if err := atomicfile.Write(path, func(w io.Writer) error { return png.Encode(w, img) }); err != nil {
 			return err
@@ -420,37 +420,4 @@ func (o *predictOptions) write(w io.Writer, results []photoKeypoints) error {
 	}
 	cw.Flush()
 	return cw.Error()
-}
-
-// overlayBox is the colour of the face's box on an overlay.
-var overlayBox = color.RGBA{80, 255, 80, 255}
-
-// drawOverlay returns the photo with the face's box outlined and each
-// keypoint marked by a cross in its side's colour, sized to the box.
-func drawOverlay(img image.Image, box image.Rectangle, points []namedKeypoint) *image.RGBA {
-	b := img.Bounds()
-	out := image.NewRGBA(b)
-	draw.Draw(out, b, img, b.Min, draw.Src)
-	side := min(box.Dx(), box.Dy())
-	thick := max(1, side/192) // lines of about half a face pixel
-	arm := max(2, side/48)    // about two face pixels
-	if box != b {
-		for _, r := range []image.Rectangle{
-			image.Rect(box.Min.X, box.Min.Y, box.Max.X, box.Min.Y+thick),
-			image.Rect(box.Min.X, box.Max.Y-thick, box.Max.X, box.Max.Y),
-			image.Rect(box.Min.X, box.Min.Y, box.Min.X+thick, box.Max.Y),
-			image.Rect(box.Max.X-thick, box.Min.Y, box.Max.X, box.Max.Y),
-		} {
-			draw.Draw(out, r, image.NewUniform(overlayBox), image.Point{}, draw.Src)
-		}
-	}
-	for k, p := range points {
-		// The pixel holding the point: pixel c spans [c, c+1).
-		x, y := int(math.Floor(p.X)), int(math.Floor(p.Y))
-		c := image.NewUniform(keypointColours[k])
-		lo, hi := -thick/2, thick-thick/2
-		draw.Draw(out, image.Rect(x-arm, y+lo, x+arm+1, y+hi), c, image.Point{}, draw.Src)
-		draw.Draw(out, image.Rect(x+lo, y-arm, x+hi, y+arm+1), c, image.Point{}, draw.Src)
-	}
-	return out
 }

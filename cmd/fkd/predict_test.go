@@ -23,6 +23,7 @@ import (
 	"github.com/fkd-project/fkd/dataset"
 	"github.com/fkd-project/fkd/dataset/synth"
 	"github.com/fkd-project/fkd/models"
+	"github.com/fkd-project/fkd/plots"
 	"github.com/fkd-project/fkd/torch"
 	"github.com/fkd-project/fkd/torch/nn"
 	"github.com/fkd-project/fkd/train"
@@ -203,7 +204,7 @@ func TestPredictMapsToPhoto(t *testing.T) {
 				}
 				// The mark of the last keypoint covers the pixel holding it.
 				cr, cg, cb, _ := img.At(int(wantX), int(wantY)).RGBA()
-				if want := keypointColours[dataset.NumKeypoints-1]; cr>>8 != uint32(want.R) || cg>>8 != uint32(want.G) || cb>>8 != uint32(want.B) {
+				if want := plots.KeypointColours[dataset.NumKeypoints-1]; cr>>8 != uint32(want.R) || cg>>8 != uint32(want.G) || cb>>8 != uint32(want.B) {
 					t.Errorf("overlay pixel at the keypoint is %d,%d,%d, want the keypoint's colour %v", cr>>8, cg>>8, cb>>8, want)
 				}
 			})

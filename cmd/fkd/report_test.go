@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/fkd-project/fkd/report"
 	"github.com/fkd-project/fkd/train"
 )
 
@@ -48,7 +48,7 @@ func TestReportAndPlotCommands(t *testing.T) {
 	if err := os.MkdirAll(unfinished, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	h, err := readHistory(filepath.Join(a, "model.history.json"))
+	h, err := train.ReadHistory(filepath.Join(a, "model.history.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestReportAndPlotCommands(t *testing.T) {
 		t.Fatalf("fkd report: status %d: %s", status, msg)
 	}
 	checkRowMatchesHistory(t, out, "cnn3:width=4", a)
-	checkReportPNG(t, filepath.Join(out, "landmarks.png"), landmarksW, landmarksH)
+	checkReportPNG(t, filepath.Join(out, "landmarks.png"), report.LandmarksWidth, report.LandmarksHeight)
 
 	// An unfinished run beside a finished one is left out, and named.
 	status, msg := runReportCmd(t, a, unfinished, "--train", trainPath, "--out", filepath.Join(tmp, "part"), "--device", "cpu")
@@ -79,7 +79,7 @@ func TestReportAndPlotCommands(t *testing.T) {
 	if status, msg := runQuiet("plot", "landmarks", filepath.Join(b, "model.pt"), "--train", trainPath, "--faces", "2", "--device", "cpu"); status != 0 {
 		t.Fatalf("fkd plot landmarks: status %d: %s", status, msg)
 	}
-	checkReportPNG(t, filepath.Join(b, "landmarks.png"), landmarksW, landmarksH)
+	checkReportPNG(t, filepath.Join(b, "landmarks.png"), report.LandmarksWidth, report.LandmarksHeight)
 
 	tests := []struct {
 		name string
@@ -105,44 +105,6 @@ func TestReportAndPlotCommands(t *testing.T) {
 	}
 }
 
-func TestReportFormatting(t *testing.T) {
-	tests := []struct {
-		got, want string
-	}{
-		{formatCount(91712), "91.7 k"},
-		{formatCount(2837840), "2.84 M"},
-		{formatCount(512), "512"},
-		{formatMACs(-1), "–"},
-		{formatSeconds(2.58), "2.6 s"},
-		{formatSeconds(103.02), "1m43s"},
-		{formatSeconds(3725), "1h02m"},
-		{formatRMSE(1.97054), "1.971"},
-		{formatRMSE(math.NaN()), "–"},
-		{fileSafe("fpn:width=48,dropout=0.2"), "fpn-width-48-dropout-0.2"},
-	}
-	for _, tt := range tests {
-		if tt.got != tt.want {
-			t.Errorf("got %q, want %q", tt.got, tt.want)
-		}
-	}
-}
-
-func TestSettingsLine(t *testing.T) {
-	c := train.DefaultConfig()
-	c.Out, c.Device, c.Threads = "/somewhere/model.pt", "cuda", 4
-	got := settings(c)
-	for _, want := range []string{"model cnn3", "epochs 30", "lr 0.001", "loss mse", "holdout 0.1"} {
-		if !strings.Contains(got, want) {
-			t.Errorf("settings %q lack %q", got, want)
-		}
-	}
-	for _, unwanted := range []string{"somewhere", "cuda", "threads", "amp"} {
-		if strings.Contains(got, unwanted) {
-			t.Errorf("settings %q show %q", got, unwanted)
-		}
-	}
-}
-
 // runReportCmd runs "fkd report" with args and returns its status and
 // output, stdout and stderr together.
 func runReportCmd(t *testing.T, args ...string) (int, string) {
@@ -152,7 +114,7 @@ func runReportCmd(t *testing.T, args ...string) (int, string) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if err := o.run(&reportEnv{stdout: &out, stderr: &out}); err != nil {
+	if err := o.run(&report.Env{Stdout: &out, Stderr: &out}); err != nil {
 		return 1, out.String() + err.Error() + "\n"
 	}
 	return 0, out.String()

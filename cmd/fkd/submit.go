@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"github.com/fkd-project/fkd/dataset"
 	"github.com/fkd-project/fkd/internal/atomicfile"
 	"github.com/fkd-project/fkd/models"
+	"github.com/fkd-project/fkd/report"
 	"github.com/fkd-project/fkd/torch"
 	"github.com/fkd-project/fkd/train"
 )
@@ -78,7 +78,7 @@ func runSubmit(fs *pflag.FlagSet, args []string) error {
 		return err
 	}
 	torch.SetNumThreads(o.threads)
-	m, meta, err := loadModel(o.model, dev)
+	m, meta, err := report.LoadModel(o.model, dev)
 	if err != nil {
 		return err
 	}
@@ -99,18 +99,6 @@ func parseTTAFlag(s string) (train.TTA, error) {
 		return tta, usagef("--tta: %v", err)
 	}
 	return tta, nil
-}
-
-// loadModel loads a model file, and says so when it is a training
-// checkpoint instead.
-func loadModel(path string, dev torch.Device) (models.Model, models.Meta, error) {
-	m, meta, err := models.Load(path, dev)
-	if err != nil && errors.Is(err, models.ErrNotModel) {
-		if _, ckErr := train.ReadCheckpoint(path); ckErr == nil {
-			return nil, models.Meta{}, fmt.Errorf("%s is a training checkpoint, not a model: give the model file fkd train saved (its --out)", path)
-		}
-	}
-	return m, meta, err
 }
 
 // writeSubmission predicts the keypoints of the test faces with m and

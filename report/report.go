@@ -1,0 +1,462 @@
+// Package report reads the runs of fkd train (a model, its history and
+// checkpoint, finished or not), scores them and the baselines on their
+// shared hold-out part, and writes the comparison report: PNG charts,
+// index.html and README.md.
+package report
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/internal/atomicfile"
+	"github.com/fkd-project/fkd/plots"
+	"github.com/fkd-project/fkd/torch"
+	"github.com/fkd-project/fkd/train"
+)
+
+// Env is where a report's progress goes.
+type Env struct {
+	Stdout, Stderr io.Writer
+	Terminal       bool // Stderr is a terminal: show progress bars
+}
+
+func NewEnv(stdout, stderr io.Writer) *Env {
+	e := &Env{Stdout: stdout, Stderr: stderr}
+	if f, ok := stderr.(*os.File); ok {
+		if info, err := f.Stat(); err == nil {
+			e.Terminal = info.Mode()&os.ModeCharDevice != 0
+		}
+	}
+	return e
+}
+
+// Sizes of the report's charts, in pixels.
+const (
+	ChartWidth, ChartHeight         = 1000, 600
+	LandmarksWidth, LandmarksHeight = 940, 720
+	LandmarkFaces                   = 4 // faces per row: best, median, worst
+)
+
+// Report is everything a report shows.
+type Report struct {
+	Data                  string // base name of the training data
+	Holdout               float64
+	Seed                  int64
+	TrainFaces, HoldFaces int
+	Models                []*Score // trained models, in the order given
+	Baselines             []*Score // mean, then patch search
+	Missing               []string // the runs left out, each with what it lacks
+	hold                  *dataset.Set
+}
+
+// Build evaluates the finished runs on their shared hold-out part of set,
+// scores the baselines on the same split, and writes the report to dir.
+//
+// A run that is unfinished, or one a comparison lists that is missing or
+// incomplete (a shard killed or still at work), is left out with a line
+// on stderr saying what it lacks, and the report names it; the others are
+// reported. Only when none is left is that an error.
+func (e *Env) Build(set *dataset.Set, dataName string, runs []Run, dir string, dev torch.Device) error {
+	type found struct {
+		path  string
+		model string
+		h     *train.History
+	}
+	var rs []found
+	var missing []string
+	for _, run := range runs {
+		if run.Listed {
+			if what := Incomplete(run); what != "" {
+				name := run.Spec
+				if run.Shard != "" {
+					name += " (" + run.Shard + ")"
+				}
+				missing = append(missing, fmt.Sprintf("%s in %s: %s", name, run.Path, what))
+				continue
+			}
+		}
+		model, h, err := Finished(run.Path)
+		var ie *IncompleteError
+		if errors.As(err, &ie) {
+			missing = append(missing, ie.msg)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if len(rs) > 0 && (h.Config.Holdout != rs[0].h.Config.Holdout || h.Config.Seed != rs[0].h.Config.Seed) {
+			return fmt.Errorf("runs %s and %s held out different faces (fraction %v seed %d, fraction %v seed %d): compare runs made with the same --holdout and --seed",
+				rs[0].path, run.Path, rs[0].h.Config.Holdout, rs[0].h.Config.Seed, h.Config.Holdout, h.Config.Seed)
+		}
+		rs = append(rs, found{run.Path, model, h})
+	}
+	if len(rs) == 0 {
+		return fmt.Errorf("no finished run to report: %s", strings.Join(missing, "; "))
+	}
+	for _, m := range missing {
+		fmt.Fprintf(e.Stderr, "left out of the report: %s\n", m)
+	}
+	cfg := rs[0].h.Config
+	trainIdx, holdIdx := dataset.Split(set, cfg.Holdout, cfg.Seed)
+	if len(holdIdx) == 0 {
+		return fmt.Errorf("a hold-out fraction of %v of %d faces holds out none", cfg.Holdout, set.Len())
+	}
+	r := &Report{
+		Data: dataName, Holdout: cfg.Holdout, Seed: cfg.Seed,
+		TrainFaces: len(trainIdx), HoldFaces: len(holdIdx),
+		hold:    set.Subset(holdIdx),
+		Missing: missing,
+	}
+	paths := make([]string, len(rs))
+	for i, f := range rs {
+		paths[i] = f.path
+	}
+	labels := Labels(paths, func(i int) string { return rs[i].h.Config.Model })
+	for i, f := range rs {
+		s, err := e.ScoreRun(f.model, f.h, r, dev)
+		if err != nil {
+			return err
+		}
+		s.Label = labels[i]
+		r.Models = append(r.Models, s)
+	}
+	var err error
+	if r.Baselines, err = e.ScoreBaselines(set.Subset(trainIdx), r.hold); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	files, err := r.drawCharts(dir)
+	if err != nil {
+		return err
+	}
+	if err := r.writeHTML(filepath.Join(dir, "index.html"), files); err != nil {
+		return err
+	}
+	if err := r.writeMarkdown(filepath.Join(dir, "README.md"), files); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Stdout, "wrote %s: index.html, README.md and %d charts\n", dir, len(files))
+	if err := r.writeTable(e.Stdout); err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(e.Stdout, "not in the report: %d unfinished run%s (named above and in the report)\n", len(missing), plural(len(missing)))
+	}
+	return nil
+}
+
+// chart is a chart of the report: its file name, a short title and
+// a caption.
+type chart struct {
+	Name, Title, Caption string
+}
+
+// references returns the baselines as reference lines.
+func (r *Report) references() []plots.Reference {
+	var refs []plots.Reference
+	for _, b := range r.Baselines {
+		refs = append(refs, plots.Reference{Label: b.Label, RMSE: b.HoldoutRMSE})
+	}
+	return refs
+}
+
+// best returns the model with the lowest hold-out RMSE.
+func (r *Report) best() *Score {
+	return slices.MinFunc(r.Models, func(a, b *Score) int {
+		switch {
+		case a.HoldoutRMSE < b.HoldoutRMSE:
+			return -1
+		case a.HoldoutRMSE > b.HoldoutRMSE:
+			return 1
+		}
+		return 0
+	})
+}
+
+// drawCharts writes the report's PNGs to dir and returns them in the
+// order the report shows them.
+func (r *Report) drawCharts(dir string) ([]chart, error) {
+	var files []chart
+	refs := r.references()
+	var runs []plots.Run
+	for _, m := range r.Models {
+		runs = append(runs, PlotRun(m.Label, m.History))
+	}
+	files = append(files, chart{"curves.png", "hold-out curves", "Hold-out RMSE per epoch of each model; rings mark the epochs kept; dashed lines are the baselines."})
+	if err := plots.CompareCurves(filepath.Join(dir, "curves.png"), runs, refs, ChartWidth, ChartHeight); err != nil {
+		return nil, err
+	}
+	all := append(slices.Clone(r.Models), r.Baselines...)
+	var perKeypoint, perFace []plots.Series
+	for _, m := range all {
+		perKeypoint = append(perKeypoint, plots.Series{Name: m.Label, Values: m.PerKeypoint[:]})
+		perFace = append(perFace, plots.Series{Name: m.Label, Values: m.FaceErrors})
+	}
+	files = append(files, chart{"keypoints.png", "RMSE per keypoint", "Hold-out RMSE of each keypoint, models and baselines."})
+	if err := plots.PerKeypointBars(filepath.Join(dir, "keypoints.png"), perKeypoint, ChartWidth, ChartHeight); err != nil {
+		return nil, err
+	}
+	files = append(files, chart{"errors.png", "per-face errors", "Spread of the per-face RMSE over the hold-out faces."})
+	if err := plots.ErrorHistogram(filepath.Join(dir, "errors.png"), perFace, ChartWidth, ChartHeight); err != nil {
+		return nil, err
+	}
+	best := r.best()
+	name := "landmarks.png"
+	files = append(files, chart{name, "landmarks", fmt.Sprintf(
+		"The best model, %s, on its best, median and worst hold-out faces: red crosses are its predictions, green rings the true keypoints.", best.Label)})
+	if err := plots.Landmarks(filepath.Join(dir, name), LandmarkRows(best, r.hold, LandmarkFaces), LandmarksWidth, LandmarksHeight); err != nil {
+		return nil, err
+	}
+	for i, m := range r.Models {
+		name := "curves-" + FileSafe(m.Label) + ".png"
+		files = append(files, chart{name, "learning curves of " + m.Label, fmt.Sprintf("Learning curves of %s: training RMSE (in training mode) and hold-out RMSE per epoch.", m.Label)})
+		if err := plots.LearningCurves(filepath.Join(dir, name), runs[i], refs, ChartWidth, ChartHeight); err != nil {
+			return nil, err
+		}
+	}
+	return files, nil
+}
+
+// Columns are the headings of the report's table.
+var Columns = []string{
+	"model", "parameters", "multiply-adds per face", "epochs", "best epoch",
+	"train time", "time per epoch", "hold-out RMSE (px)", "with flip TTA (px)",
+}
+
+// tableRows returns the report's table, formatted: the models in the
+// order given, then the baselines.
+func (r *Report) tableRows() [][]string {
+	const none = "–"
+	var rows [][]string
+	for _, m := range r.Models {
+		secs := m.TrainSeconds()
+		rows = append(rows, []string{
+			m.Label,
+			FormatCount(float64(m.Params)),
+			formatMACs(m.MACs),
+			strconv.Itoa(len(m.History.Epochs)),
+			strconv.Itoa(m.History.BestEpoch),
+			FormatSeconds(secs),
+			FormatSeconds(secs / float64(len(m.History.Epochs))),
+			FormatRMSE(m.HoldoutRMSE),
+			FormatRMSE(m.TTARMSE),
+		})
+	}
+	for _, b := range r.Baselines {
+		rows = append(rows, []string{b.Label, none, none, none, none, none, none, FormatRMSE(b.HoldoutRMSE), none})
+	}
+	return rows
+}
+
+// FormatCount writes n with a k or M suffix: "92.9 k", "2.84 M".
+func FormatCount(n float64) string {
+	switch {
+	case n < 0:
+		return "–"
+	case n >= 1e6:
+		return strconv.FormatFloat(n/1e6, 'f', 2, 64) + " M"
+	case n >= 1e4:
+		return strconv.FormatFloat(n/1e3, 'f', 1, 64) + " k"
+	}
+	return strconv.FormatFloat(n, 'f', 0, 64)
+}
+
+func formatMACs(macs int64) string { return FormatCount(float64(macs)) }
+
+// FormatSeconds writes a duration briefly: "2.6 s", "1m43s", "1h02m".
+func FormatSeconds(s float64) string {
+	switch {
+	case math.IsNaN(s):
+		return "–"
+	case s < 60:
+		return strconv.FormatFloat(s, 'f', 1, 64) + " s"
+	case s < 3600:
+		return fmt.Sprintf("%dm%02ds", int(s)/60, int(s)%60)
+	}
+	return fmt.Sprintf("%dh%02dm", int(s)/3600, int(s)%3600/60)
+}
+
+func FormatRMSE(v float64) string {
+	if math.IsNaN(v) {
+		return "–"
+	}
+	return strconv.FormatFloat(v, 'f', 3, 64)
+}
+
+// Settings describes a run's training configuration in one line, by its
+// JSON keys: "model cnn3, epochs 40, batch 64, ...".
+func Settings(c train.Config) string {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return err.Error()
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.UseNumber()
+	var parts []string
+	if _, err := dec.Token(); err != nil { // {
+		return err.Error()
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return err.Error()
+		}
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return err.Error()
+		}
+		k := key.(string)
+		if train.IsPlacement(k) || v == "" {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %v", strings.ReplaceAll(k, "_", " "), v))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// summary is the paragraph that says what was compared on what.
+func (r *Report) summary() string {
+	return fmt.Sprintf("Hold-out part: %d faces of %s (fraction %v, seed %d). "+
+		"The models were trained, and the baselines fitted, on the other %d faces. "+
+		"RMSE is the competition's metric, in pixels, over the keypoints each face has; "+
+		"a model's hold-out RMSE is that of its best epoch, whose weights it keeps. "+
+		"Flip TTA averages the predictions for each face and its mirror image. "+
+		"Train time is the sum of the epochs' wall times, evaluation included.",
+		r.HoldFaces, r.Data, r.Holdout, r.Seed, r.TrainFaces)
+}
+
+// writeTable prints the table as aligned text.
+func (r *Report) writeTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(Columns, "\t"))
+	for _, row := range r.tableRows() {
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	return tw.Flush()
+}
+
+var reportHTML = template.Must(template.New("report").Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>fkd model comparison</title>
+<style>
+body { font-family: sans-serif; max-width: 1040px; margin: 2em auto; padding: 0 1em; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; }
+th, td { padding: 0.3em 0.7em; border-bottom: 1px solid #ddd; }
+th { text-align: left; vertical-align: bottom; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+tr.baseline td { color: #666; }
+figure { margin: 2em 0; }
+img { max-width: 100%; }
+code { font-size: 0.9em; }
+</style>
+</head>
+<body>
+<h1>Model comparison</h1>
+<p>{{.Summary}}</p>
+<table>
+<tr>{{range .Columns}}<th>{{.}}</th>{{end}}</tr>
+{{range .Rows}}<tr{{if .Baseline}} class="baseline"{{end}}>{{range $i, $c := .Cells}}{{if $i}}<td class="n">{{else}}<td>{{end}}{{$c}}</td>{{end}}</tr>
+{{end}}</table>
+{{if .Missing}}<p>Not in this report, as their runs have not finished:</p>
+<ul>
+{{range .Missing}}<li>{{.}}</li>
+{{end}}</ul>
+{{end}}<h2>Training settings</h2>
+<ul>
+{{range .Settings}}<li>{{.}}</li>
+{{end}}</ul>
+{{range .Charts}}<figure>
+<img src="{{.Name}}" alt="{{.Title}}">
+<figcaption>{{.Caption}}</figcaption>
+</figure>
+{{end}}</body>
+</html>
+`))
+
+type htmlRow struct {
+	Baseline bool
+	Cells    []string
+}
+
+// writeHTML writes the report as a web page showing the charts in files.
+func (r *Report) writeHTML(path string, files []chart) error {
+	var rows []htmlRow
+	for i, cells := range r.tableRows() {
+		rows = append(rows, htmlRow{Baseline: i >= len(r.Models), Cells: cells})
+	}
+	var set []string
+	for _, m := range r.Models {
+		set = append(set, m.Spec+": "+Settings(m.History.Config))
+	}
+	data := struct {
+		Summary  string
+		Columns  []string
+		Rows     []htmlRow
+		Missing  []string
+		Settings []string
+		Charts   []chart
+	}{r.summary(), Columns, rows, r.Missing, set, files}
+	return atomicfile.Write(path, func(w io.Writer) error { return reportHTML.Execute(w, data) })
+}
+
+// writeMarkdown writes the report as Markdown, for reading on a code host.
+func (r *Report) writeMarkdown(path string, files []chart) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
+		fmt.Fprintf(w, "# Model comparison\n\n%s\n\n", r.summary())
+		fmt.Fprintf(w, "| %s |\n| --- |%s\n", strings.Join(Columns, " | "), strings.Repeat(" ---: |", len(Columns)-1))
+		for _, row := range r.tableRows() {
+			fmt.Fprintf(w, "| %s |\n", strings.Join(row, " | "))
+		}
+		if len(r.Missing) > 0 {
+			fmt.Fprintf(w, "\nNot in this report, as their runs have not finished:\n\n")
+			for _, m := range r.Missing {
+				fmt.Fprintf(w, "- %s\n", m)
+			}
+		}
+		fmt.Fprintf(w, "\n## Training settings\n\n")
+		for _, m := range r.Models {
+			fmt.Fprintf(w, "- `%s`: %s\n", m.Spec, Settings(m.History.Config))
+		}
+		for _, f := range files {
+			fmt.Fprintf(w, "\n![%s](%s)\n\n*%s*\n", f.Title, f.Name, f.Caption)
+		}
+		return nil
+	})
+}
+
+// FileSafe turns a label into a file-name part: letters, digits, dots,
+// dashes and underscores.
+func FileSafe(label string) string {
+	var b strings.Builder
+	for _, r := range label {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '-', r == '_':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	return strings.Trim(b.String(), "-")
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
