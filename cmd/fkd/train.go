@@ -175,9 +175,12 @@ func keptPath(path string) string {
 // submits reports whether a submission is written after training: when
 // the test file and the lookup table exist.
 func (o *trainOptions) submits() error {
-	for _, p := range []string{o.test, o.lookup} {
-		if _, err := os.Stat(p); err != nil {
-			return err
+	for _, f := range []struct{ flag, path string }{{"--test", o.test}, {"--lookup", o.lookup}} {
+		if f.path == "" {
+			return fmt.Errorf("no %s file given", f.flag)
+		}
+		if _, err := os.Stat(f.path); err != nil {
+			return fmt.Errorf("%s: %w", f.flag, err)
 		}
 	}
 	return nil
