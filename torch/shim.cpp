@@ -41,11 +41,21 @@ thread_local std::vector<scope> scopes;
 thread_local std::vector<std::vector<scope>> hidden;
 
 // The pool of handles. Handles are never deleted, so Go may read the head
-// of any handle it ever saw; recycling bumps the generation.
+// of any handle it ever saw; recycling bumps the generation. Each thread
+// keeps the handles its scopes recycled for its next ops, without a lock;
+// handles recycled elsewhere (Go's cleanups run on any thread) go to a
+// shared list under a mutex.
 std::mutex pool_mu;
 fkd_tensor *pool_free = nullptr;
+thread_local std::vector<fkd_tensor *> local_free;
+constexpr size_t local_free_max = 1 << 14;
 
 fkd_tensor *alloc_handle() {
+	if (!local_free.empty()) {
+		fkd_tensor *h = local_free.back();
+		local_free.pop_back();
+		return h;
+	}
 	{
 		std::lock_guard<std::mutex> lock(pool_mu);
 		if (pool_free != nullptr) {
@@ -59,10 +69,16 @@ fkd_tensor *alloc_handle() {
 	return h;
 }
 
-void recycle(fkd_tensor *h) {
+// recycle drops h's tensor and returns the handle to the pool: to this
+// thread's list when local (a scope closing on its own thread).
+void recycle(fkd_tensor *h, bool local) {
 	h->t.reset();
 	h->head.scoped = 0;
 	h->head.gen++;
+	if (local && local_free.size() < local_free_max) {
+		local_free.push_back(h);
+		return;
+	}
 	std::lock_guard<std::mutex> lock(pool_mu);
 	h->next_free = pool_free;
 	pool_free = h;
@@ -219,7 +235,7 @@ extern "C" {
 
 // ---- Handles, scopes and process settings ----
 
-void fkd_release(fkd_tensor *t) { recycle(t); }
+void fkd_release(fkd_tensor *t) { recycle(t, false); }
 
 void fkd_free(fkd_tensor *t) { t->t.reset(); }
 
@@ -231,7 +247,7 @@ void fkd_scope_close(void) {
 	if (scopes.empty()) return;
 	std::vector<fkd_tensor *> hs = std::move(scopes.back().handles);
 	scopes.pop_back();
-	for (auto *h : hs) recycle(h);
+	for (auto *h : hs) recycle(h, true);
 }
 
 int fkd_scope_keep(fkd_tensor *t) {

@@ -11,10 +11,10 @@
 // three programs compute the same losses.
 //
 // It also times the per-call cost of a tiny op: adding two one-element
-// tensors, as a training step runs ops (inside a scope, each result freed
-// when done: tiny_add_ns), and outside any scope, where each result also
-// gets the runtime cleanup that guards against a forgotten Free
-// (tiny_add_unscoped_ns).
+// tensors, as a training step runs ops (inside a scope that frees the
+// results when it closes, every 1000 calls: tiny_add_ns), and outside any
+// scope, each result freed at once and carrying the runtime cleanup that
+// guards against a forgotten Free (tiny_add_unscoped_ns).
 //
 // --device cuda runs both on a CUDA GPU: the parameters and batch are made
 // on the CPU as above and moved there. CUDA ops are asynchronous, so the
@@ -264,12 +264,18 @@ func timeTinyAdd(calls int, dev torch.Device, scoped bool) float64 {
 			s.Free()
 		}
 	}
-	// adds makes n sums, each freed at once; scoped, inside a scope, as a
-	// training step does.
+	// adds makes n sums. Scoped, as a training step makes its tensors:
+	// inside a scope, whose Close frees them all (the timing includes it);
+	// else each is freed at once, and also gets the runtime cleanup that
+	// every tensor made outside a scope carries.
 	adds := func(n int) {
 		if scoped {
 			s := torch.NewScope()
 			defer s.Close()
+			for range n {
+				a.Add(b)
+			}
+			return
 		}
 		for range n {
 			a.Add(b).Free()
