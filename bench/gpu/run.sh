@@ -209,20 +209,7 @@ elif [ ! -f "$data" ]; then
 else
 	data_name=$(basename "$data")
 	if [ "$limit" -gt 0 ]; then
-		"$python" - "$data" "$limit" "$tmp/train.csv" <<-'EOF' || die "could not read $data"
-			import io, sys, zipfile
-			src, n, dst = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-			if src.endswith(".zip"):
-			    z = zipfile.ZipFile(src)
-			    f = io.TextIOWrapper(z.open([m for m in z.namelist() if m.endswith(".csv")][0]), newline="")
-			else:
-			    f = open(src, newline="")
-			with open(dst, "w", newline="") as out:
-			    for i, line in enumerate(f):
-			        if i > n:
-			            break
-			        out.write(line)
-		EOF
+		"$python" bench/head_rows.py "$data" "$limit" "$tmp/train.csv" || die "could not read $data"
 		data=$tmp/train.csv
 		data_name="$data_name (first $limit faces)"
 	fi

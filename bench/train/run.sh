@@ -102,20 +102,7 @@ fi
 data_name=$(basename "$train")
 if [ "$limit" -gt 0 ]; then
 	# The same first LIMIT faces for both sides.
-	"$python" - "$train" "$limit" "$tmp/train.csv" <<-'EOF'
-		import io, sys, zipfile
-		src, n, dst = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-		if src.endswith(".zip"):
-		    z = zipfile.ZipFile(src)
-		    f = io.TextIOWrapper(z.open([m for m in z.namelist() if m.endswith(".csv")][0]), newline="")
-		else:
-		    f = open(src, newline="")
-		with open(dst, "w", newline="") as out:
-		    for i, line in enumerate(f):
-		        if i > n:
-		            break
-		        out.write(line)
-	EOF
+	"$python" bench/head_rows.py "$train" "$limit" "$tmp/train.csv"
 	train=$tmp/train.csv
 	data_name="$data_name (first $limit faces)"
 fi
