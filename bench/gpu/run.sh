@@ -61,9 +61,13 @@ fi
 
 tmp=$(mktemp -d)
 sampler=
+vendored=
 cleanup() {
 	if [ -n "$sampler" ]; then
 		kill "$sampler" 2>/dev/null || true
+	fi
+	if [ -n "$vendored" ]; then
+		rm -rf vendor
 	fi
 	rm -rf "$tmp"
 }
@@ -107,6 +111,23 @@ else
 	dev=cpu
 fi
 
+# ---- A bundle from bench/gpu/bundle.sh: Go, the modules, training data.
+if [ -n "${GPU_BUNDLE:-}" ]; then
+	[ -f "$GPU_BUNDLE/go.tar.xz" ] || die "GPU_BUNDLE=$GPU_BUNDLE has no go.tar.xz: make it with bench/gpu/bundle.sh"
+	tar -C "$tmp" -xJf "$GPU_BUNDLE/go.tar.xz" || die "GPU_BUNDLE=$GPU_BUNDLE: could not unpack go.tar.xz"
+	GO=$tmp/go/bin/go
+	if [ -f "$GPU_BUNDLE/vendor.tar.xz" ] && [ ! -e vendor ]; then
+		tar -xJf "$GPU_BUNDLE/vendor.tar.xz" || die "GPU_BUNDLE=$GPU_BUNDLE: could not unpack vendor.tar.xz"
+		vendored=1
+		export GOFLAGS="-mod=vendor ${GOFLAGS:-}"
+	fi
+	if [ -z "${DATA:-}" ] && [ -f "$GPU_BUNDLE/training.csv.xz" ]; then
+		xz -dc "$GPU_BUNDLE/training.csv.xz" >"$tmp/training.csv"
+		DATA=$tmp/training.csv
+	fi
+	echo "gpu-check: using the bundle in $GPU_BUNDLE"
+fi
+
 # ---- Go: GO, else go on PATH or /usr/local/go/bin/go, else GO_TARBALL.
 go=
 for g in "${GO:-}" go /usr/local/go/bin/go; do
@@ -130,16 +151,25 @@ fi
 # message, not with an attempt to download that toolchain.
 export GOTOOLCHAIN=${GOTOOLCHAIN:-local}
 echo "gpu-check: $("$go" version) ($go); python: $python (PyTorch $torch_version)"
-if ! "$go" mod download >"$tmp/mod.log" 2>&1; then
+if [ -z "$vendored" ] && ! "$go" mod download >"$tmp/mod.log" 2>&1; then
 	echo "gpu-check: go mod download failed: $(tail -1 "$tmp/mod.log")" >&2
 	die "the Go modules are neither in the module cache nor reachable through GOPROXY: run 'go mod download' in this repository on a connected machine and copy its $("$go" env GOMODCACHE) to $("$go" env GOMODCACHE) here"
 fi
 
 # ---- Build, and the cgo settings of that build for go test and go build.
+lt=${LIBTORCH:-}
 if [ "$mode" = cuda ]; then
-	make build GO="$go" PYTHON="$python" LIBTORCH="${LIBTORCH:-python}" || die "make build failed (LIBTORCH=${LIBTORCH:-python}); see above"
+	lt=${LIBTORCH:-python}
+fi
+if command -v make >/dev/null; then
+	make build GO="$go" PYTHON="$python" LIBTORCH="$lt" || die "make build failed (LIBTORCH=$lt); see above"
 else
-	make build GO="$go" ${LIBTORCH:+LIBTORCH="$LIBTORCH"} || die "make build failed; see above"
+	# What make build does, for a machine without make.
+	mkdir -p bin
+	"$go" build -o bin/libtorch-config ./cmd/libtorch-config || die "building cmd/libtorch-config failed"
+	PYTHON="$python" LIBTORCH="$lt" bin/libtorch-config >bin/libtorch.env || die "no usable LibTorch (LIBTORCH=$lt)"
+	(set -a && . ./bin/libtorch.env && set +a && echo "libtorch: $FKD_LIBTORCH_DESC" &&
+		"$go" build -ldflags "$FKD_GO_LDFLAGS" -o bin/fkd ./cmd/fkd) || die "go build failed; see above"
 fi
 [ -f bin/libtorch.env ] || die "make build wrote no bin/libtorch.env"
 set -a
