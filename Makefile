@@ -14,7 +14,12 @@
 # clean, train, compare, submission, kaggle-download, kaggle-submit.
 
 GO ?= go
-LIBTORCH ?=
+# A LibTorch chosen with LIBTORCH is remembered (bin/libtorch.choice) for
+# the make commands after it, until LIBTORCH is given again (LIBTORCH= for
+# Debian's).
+LT_CHOICE := bin/libtorch.choice
+LIBTORCH_REMEMBERED := $(if $(filter undefined,$(origin LIBTORCH)),yes)
+LIBTORCH ?= $(shell cat $(LT_CHOICE) 2>/dev/null)
 PYTHON ?=
 # go test's per-binary limit; the whole suite should take minutes.
 TEST_TIMEOUT ?= 20m
@@ -76,8 +81,9 @@ libtorch:
 	@mkdir -p bin
 	@$(GO) build -o bin/libtorch-config ./cmd/libtorch-config
 	@bin/libtorch-config >$(LT_ENV).tmp || { rm -f $(LT_ENV).tmp; exit 1; }
+	@printf '%s\n' "$(LIBTORCH)" >$(LT_CHOICE)
 	@mv $(LT_ENV).tmp $(LT_ENV)
-	@. ./$(LT_ENV) && echo "libtorch: $$FKD_LIBTORCH_DESC"
+	@. ./$(LT_ENV) && echo "libtorch: $$FKD_LIBTORCH_DESC$(if $(and $(LIBTORCH_REMEMBERED),$(LIBTORCH)), (LIBTORCH=$(LIBTORCH) as chosen before; LIBTORCH= for Debian's))"
 
 # build checks that a LibTorch with CUDA really got its CUDA library linked:
 # a binary without it would run on the CPU only, saying nothing.
