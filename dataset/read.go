@@ -118,13 +118,30 @@ func sniffKind(path string) (fileKind, error) {
 		}
 		return kindOfHeader(f), nil
 	}
-	// Zip files are unpacked in full, as loadSource does; only the header
-	// line of the CSV inside is looked at.
-	data, _, err := loadSource(path, trainingKind)
+	// In a zip, only the start of the member loadSource would pick is
+	// decompressed; a zip inside the zip is rare and unpacked in full.
+	zr, err := zip.OpenReader(path)
 	if err != nil {
-		return trainingKind, err
+		return trainingKind, fmt.Errorf("open zip %s: %w", path, err)
 	}
-	return kindOfHeader(bytes.NewReader(data)), nil
+	defer zr.Close()
+	m, err := pickMember(&zr.Reader, trainingKind)
+	if err != nil {
+		return trainingKind, fmt.Errorf("%s: %w", path, err)
+	}
+	if strings.HasSuffix(strings.ToLower(m.Name), ".zip") {
+		data, _, err := loadSource(path, trainingKind)
+		if err != nil {
+			return trainingKind, err
+		}
+		return kindOfHeader(bytes.NewReader(data)), nil
+	}
+	rc, err := m.Open()
+	if err != nil {
+		return trainingKind, fmt.Errorf("%s: %s: %w", path, m.Name, err)
+	}
+	defer rc.Close()
+	return kindOfHeader(rc), nil
 }
 
 // maxHeaderLen bounds how much of a file kindOfHeader reads: the header

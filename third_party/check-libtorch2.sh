@@ -125,7 +125,7 @@ if ! cmp -s "$goroot/VERSION" "$root/usr/local/go/VERSION"; then
 fi
 "$GO" mod download || die "go mod download failed: the module cache needs fkd's modules (run it once with network access)"
 modcache=$("$GO" env GOMODCACHE)
-stamp=$(cat go.sum | sha256sum | cut -c1-16)
+stamp=$(sha256sum <go.sum | cut -c1-16)
 if [ "$(cat "$root/root/go/.fkd-modules" 2>/dev/null)" != "$stamp" ]; then
 	say "copying the module cache from $modcache"
 	remove "$root/root/go/pkg/mod"

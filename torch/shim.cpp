@@ -239,8 +239,6 @@ void fkd_release(fkd_tensor *t) { recycle(t, false); }
 
 void fkd_free(fkd_tensor *t) { t->t.reset(); }
 
-int fkd_defined(fkd_tensor *t) { return t->t.defined() ? 1 : 0; }
-
 void fkd_scope_open(void) { scopes.emplace_back(); }
 
 void fkd_scope_close(void) {

@@ -47,7 +47,6 @@ enum { FKD_REDUCE_NONE, FKD_REDUCE_MEAN, FKD_REDUCE_SUM };
 /* ---- Handles, scopes and process settings ---- */
 void fkd_release(fkd_tensor *t);       /* Go recycles a handle it owns */
 void fkd_free(fkd_tensor *t);          /* drop the handle's tensor now; the handle stays until recycled */
-int fkd_defined(fkd_tensor *t);        /* 0 after fkd_free or the scope's close */
 void fkd_scope_open(void);             /* on the calling thread */
 void fkd_scope_close(void);            /* frees every tensor made in the innermost scope */
 /* Moves t from the innermost scope to the one outside it; returns 1 when

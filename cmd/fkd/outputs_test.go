@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -43,6 +44,8 @@ func TestOutputsCheckedBeforeWork(t *testing.T) {
 		{"train in a read-only folder", trainArgs("--out", "ro/model.pt"), []string{"--out", "permission denied"}, true},
 		{"submit --outfile a directory", []string{"submit", "--model", "none.pt", "--outfile", "existing"}, []string{"--outfile", "is a directory"}, false},
 		{"compare --out a file", []string{"compare", "--train", missing, "--models", "cnn3", "--out", "file"}, []string{"report folder file", "not a directory"}, false},
+		{"baseline --outfile a directory", []string{"baseline", "mean", "--train", missing, "--test", test, "--lookup", lookup, "--outfile", "existing"}, []string{"--outfile", "is a directory"}, false},
+		{"augment-preview --out a directory", []string{"augment-preview", "--train", missing, "--out", "existing"}, []string{"--out", "is a directory"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -180,5 +183,45 @@ func TestSubmitToStdout(t *testing.T) {
 	}
 	if _, err := os.Stat("-"); err == nil {
 		t.Error(`a file named "-" was written`)
+	}
+}
+
+// TestSubmitNamesMissingImageIDs: lookup rows for an image the test file
+// lacks are filled with the training means, and the warning names it.
+func TestSubmitNamesMissingImageIDs(t *testing.T) {
+	trainPath, test, lookup, rows := writeBaselineFiles(t)
+	dir := trainTinyRun(t, trainPath, t.TempDir(), 0.1)
+	f, err := os.OpenFile(lookup, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(strconv.Itoa(rows+1) + ",9999,left_eye_center_x,\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// submit warns on the process's standard error.
+	errPath := filepath.Join(t.TempDir(), "stderr")
+	ef, err := os.Create(errPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := os.Stderr
+	os.Stderr = ef
+	status, _ := runQuiet("submit", "--model", filepath.Join(dir, "model.pt"), "--test", test, "--lookup", lookup,
+		"--outfile", filepath.Join(t.TempDir(), "s.csv"), "--device", "cpu", "--threads", "2")
+	os.Stderr = saved
+	ef.Close()
+	b, err := os.ReadFile(errPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := string(b)
+	if status != 0 {
+		t.Fatalf("status %d: %s", status, msg)
+	}
+	if want := "1 ImageIds of the lookup table are not in the test file (9999)"; !strings.Contains(msg, want) {
+		t.Errorf("stderr %q lacks %q", msg, want)
 	}
 }

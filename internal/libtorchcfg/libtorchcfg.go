@@ -79,13 +79,13 @@ func Find(spec string, opt Options) (*LibTorch, error) {
 			// its package folder only links to it.
 			return findSystem(opt)
 		}
-		lt, err := findFolder(dir, opt)
+		lt, err := findFolder(dir)
 		if err != nil {
 			return nil, fmt.Errorf("the PyTorch that %s imports: %w", pythonName(opt), err)
 		}
 		return lt, nil
 	}
-	return findFolder(spec, opt)
+	return findFolder(spec)
 }
 
 func findSystem(opt Options) (*LibTorch, error) {
@@ -124,7 +124,7 @@ func findSystem(opt Options) (*LibTorch, error) {
 }
 
 // findFolder reads an official archive or a PyTorch folder.
-func findFolder(dir string, opt Options) (*LibTorch, error) {
+func findFolder(dir string) (*LibTorch, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("LIBTORCH=%s: %w", dir, err)
