@@ -17,7 +17,8 @@
 // epoch), and the dropout masks of each step (LibTorch's generator is
 // reseeded from the seed and the step number). A whole run happens on one
 // OS thread, since LibTorch keeps per-thread state. On the CPU a run that
-// is interrupted, at any step, and resumed from its checkpoint ends with
-// the same weights, bit for bit, as one that ran straight through; on CUDA
+// is interrupted, at any step, and resumed from its checkpoint with the
+// same thread count ends with the same weights, bit for bit, as one that
+// ran straight through (another thread count sums in another order); on CUDA
 // the kernels themselves may not be deterministic.
 package train

@@ -179,8 +179,8 @@ const (
 // Every random choice derives from cfg.Seed: the split, the initial
 // weights, each epoch's order of faces and each step's dropout masks (the
 // generator is reseeded per step). On the CPU a run that is interrupted
-// and resumed therefore ends with the same weights, bit for bit, as one
-// that was not.
+// and resumed with the same cfg.Threads therefore ends with the same
+// weights, bit for bit, as one that was not.
 //
 // When ctx is cancelled, Run finishes the step under way, writes a
 // checkpoint and returns an *InterruptedError. A NaN or infinite loss

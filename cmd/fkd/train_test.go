@@ -87,7 +87,7 @@ func TestTrainSubmitEvaluate(t *testing.T) {
 	// against a config file that says otherwise; flags still win.
 	cfgPath := writeConfig(t, "train:\n  epochs: 9\n  lr: 0.5\n")
 	args := []string{"--resume", "--config", cfgPath, "--checkpoint", cut.CheckpointPath(),
-		"--train", trainPath, "--test", test, "--lookup", lookup, "--device", "cpu"}
+		"--train", trainPath, "--test", test, "--lookup", lookup, "--device", "cpu", "--threads", "2"}
 	ro, err := parseTrain(t, args...)
 	if err != nil {
 		t.Fatal(err)
