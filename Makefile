@@ -27,8 +27,11 @@ TEST_TIMEOUT ?= 20m
 TEST_FLAGS ?=
 
 # Debian packages: what build and test need, and what the benchmarks add.
-DEPS_PKGS := g++ libtorch-dev libopenblas0-pthread
-DEPS_PKGS_LIBTORCH_SET := g++
+# OpenCV (face detection, videos) comes through gocv; a build without it
+# (no opencv4 in pkg-config) gets the tag noopencv, whose fkd says what to
+# install when a command needs it.
+DEPS_PKGS := g++ libtorch-dev libopenblas0-pthread libopencv-dev opencv-data
+DEPS_PKGS_LIBTORCH_SET := g++ libopencv-dev opencv-data
 DEPS_BENCH_PKGS := python3-torch python3-pandas
 
 export LIBTORCH PYTHON
@@ -36,7 +39,7 @@ export LIBTORCH PYTHON
 # WITH_LT runs the rest of a recipe line with the cgo flags of the LibTorch
 # that "make libtorch" found.
 LT_ENV := bin/libtorch.env
-WITH_LT := set -a && . ./$(LT_ENV) && set +a &&
+WITH_LT := set -a && . ./$(LT_ENV) && set +a && { pkg-config --exists opencv4 2>/dev/null || export GOFLAGS="$$GOFLAGS -tags=noopencv"; } &&
 
 .PHONY: all deps deps-bench build test bench fuzz check-libtorch2 gpu-check libtorch clean train compare submission kaggle-download kaggle-submit
 

@@ -13,7 +13,10 @@
 // Coordinates are float32 [N, 30], x then y for each keypoint in
 // dataset.Keypoints order, normalised as (c - 48) / 48 for a pixel
 // coordinate c, with 0 where a keypoint is missing; masks are float32
-// [N, 30], 1 where the coordinate is present and 0 where not. Pixel column
+// [N, 30], 1 where the coordinate is present and 0 where not, or more
+// generally the coordinate's weight in a loss, 0 where it is missing (a
+// pseudo-label may weigh less than a true label's 1): a mask moves with
+// its coordinate and keeps its value. Pixel column
 // c spans [c, c+1), so the image spans [-1, 1] in normalised units on both
 // axes: this is LibTorch's convention for AffineGrid and GridSample with
 // alignCorners false, which this package uses throughout.
@@ -189,7 +192,9 @@ func ApplyMatrix(images, coords, mask, forward *torch.Tensor) (augImages, augCoo
 	moved := points.Matmul(forward.Narrow(2, 0, 2).Transpose(1, 2)).Add(forward.Narrow(2, 2, 1).Transpose(1, 2))
 	inside := moved.Abs().LeScalar(1).ToDType(torch.Float32).MinDims([]int64{2}, true) // [N, 15, 1]
 	augMask = mask.Reshape(n, dataset.NumKeypoints, 2).Mul(inside).Reshape(n, dataset.NumCoords)
-	augCoords = moved.Reshape(n, dataset.NumCoords).Mul(augMask)
+	// Missing coordinates are 0; present ones keep their value whatever
+	// their weight.
+	augCoords = moved.Reshape(n, dataset.NumCoords).Mul(augMask.GtScalar(0).ToDType(torch.Float32))
 
 	mirrored := det.LtScalar(0) // [N, 1]
 	perm := flipPerm(images.Device())

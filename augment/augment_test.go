@@ -235,6 +235,53 @@ func TestApplyMatrixMasksKeypointsThatLeave(t *testing.T) {
 	})
 }
 
+// TestApplyMatrixKeepsWeights checks masks that are weights (a
+// pseudo-label weighing less than a true label): each weight moves with
+// its keypoint, a flip carrying it to the mirror keypoint, and the
+// coordinates are those of a 0/1 mask, not scaled by the weight.
+func TestApplyMatrixKeepsWeights(t *testing.T) {
+	tests := []struct {
+		name string
+		tr   Transform
+	}{
+		{"identity", Transform{}},
+		{"flip", Transform{Flip: true}},
+		{"rotate and shift", Transform{RotateDeg: 10, ShiftXPx: 2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			torch.WithScope(func() {
+				images, coords, ones := faceBatch(1)
+				w := make([]float32, dataset.NumCoords)
+				for k := range dataset.NumKeypoints {
+					w[2*k], w[2*k+1] = 1, 1
+					if k%3 == 0 {
+						w[2*k], w[2*k+1] = 0.5, 0.5
+					}
+				}
+				weights := torch.FromFloat32(w, 1, dataset.NumCoords)
+				mats := Matrices([]Transform{tt.tr}, torch.CPU)
+				_, wantCoords, _ := ApplyMatrix(images, coords, ones, mats)
+				_, gotCoords, gotWeights := ApplyMatrix(images, coords, weights, mats)
+				if !slices.Equal(gotCoords.Float32s(), wantCoords.Float32s()) {
+					t.Errorf("coordinates under weights %v differ from those under a mask of ones", w)
+				}
+				perm := dataset.FlipCoordPerm()
+				gw := gotWeights.Float32s()
+				for j := range dataset.NumCoords {
+					src := j
+					if tt.tr.Flip {
+						src = perm[j]
+					}
+					if gw[j] != w[src] {
+						t.Errorf("weight of coordinate %d = %g, want %g", j, gw[j], w[src])
+					}
+				}
+			})
+		})
+	}
+}
+
 func TestApplyKeypointsFollowPixels(t *testing.T) {
 	const n = 12
 	o := Options{Flip: true, RotateDeg: 25, JitterPx: 8, Scale: 0.2}

@@ -1,7 +1,9 @@
 // Package compare holds the machinery of fkd compare beneath its command
 // line: the model specs and devices it is given, whether a model's run is
-// trained, resumed or reused, and the protocol between a parallel compare
-// and the worker processes that train its models.
+// trained, resumed or reused, the comparison itself (Comparison: its runs
+// trained one after the other or side by side, with their progress, then
+// the report), and the protocol between a parallel compare and the worker
+// processes that train its models.
 package compare
 
 import (

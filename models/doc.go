@@ -24,8 +24,11 @@
 //     the "head" option: "regression" (the default) regresses the
 //     coordinates from a pooled grid of features, "heatmap" predicts one
 //     24×24 heatmap per keypoint and decodes each by soft-argmax, the
-//     expected cell centre under a softmax over its cells;
-//   - fpnheat: fpn with the heatmap head by default.
+//     expected cell centre under a softmax over its cells; "maps=48"
+//     adds one more upsampling stage to the top-down path (a lateral
+//     from the stem), so that the head reads a 48×48 level;
+//   - fpnheat: fpn with the heatmap head by default ("fpnheat:maps=48"
+//     for 48×48 heatmaps).
 //
 // All use batch normalisation and ReLUs, with Kaiming-normal weights for
 // the convolutions. Count gives a model's size and its multiply-adds per

@@ -16,6 +16,7 @@ var fpnArch = arch{
 		"channels": "32",         // channels of the pyramid (top-down path)
 		"dropout":  "0.1",        // in the head
 		"head":     "regression", // what turns the finest pyramid level into coordinates
+		"maps":     "24",         // side of the finest level, which the head reads: 24, or 48 with one more upsampling stage
 	},
 	build: newFPN,
 }
@@ -24,7 +25,7 @@ var fpnArch = arch{
 // epochs, --augment default, two seeds) it beat the regression head on
 // the hold-out faces: 1.88 against 2.02 px RMSE, and 1.80 against 1.90.
 var fpnHeatArch = arch{
-	summary:  "fpn with the heatmap head: a 24x24 heatmap per keypoint, decoded by soft-argmax",
+	summary:  "fpn with the heatmap head: a 24x24 (maps=48: 48x48) heatmap per keypoint, decoded by soft-argmax",
 	defaults: withDefault(fpnArch.defaults, "head", "heatmap"),
 	build:    newFPN,
 }
@@ -37,7 +38,8 @@ func withDefault(defaults map[string]string, key, value string) map[string]strin
 }
 
 // fpnHeads are the heads an fpn can end with. Each maps the finest level
-// of the pyramid, [N, channels, 24, 24], to the 30 normalised coordinates:
+// of the pyramid, [N, channels, 24, 24] (48, 48 with maps=48), to the 30
+// normalised coordinates:
 // "regression" regresses them from a pooled grid of features (see
 // regressionHead), "heatmap" reads them off one heatmap per keypoint by
 // soft-argmax (see heatmapHead).
@@ -58,23 +60,34 @@ var fpnHeads = map[string]func(b *builder, p nn.Path, channels int64, drop float
 // lateral(C3), and each finer level Pi is lateral(Ci) plus P(i+1)
 // upsampled ×2 (nearest), the laterals being 1×1 convolutions. A 3×3
 // convolution smooths the finest level, P1 (24×24), which goes to the head.
+// With maps=48 the path goes one stage further: P0 (48×48) is
+// lateral(stem) plus P1 upsampled, and it is P0 that is smoothed and goes
+// to the head, a heatmap head then drawing 48×48 maps of 2×2-pixel cells.
 type fpn struct {
 	stem     *convBN
 	stages   [3]*nn.Sequential
 	laterals [3]*conv
+	stemLat  *conv // lateral0, from the stem; nil unless maps=48
 	smooth   *convBN
 	head     nn.Module
 }
+
+// fpnMaps are the sides the finest pyramid level may have.
+var fpnMaps = []string{"24", "48"}
 
 func newFPN(b *builder, p nn.Path, o *options) (nn.Module, error) {
 	width := o.int("width", 4, 128)
 	channels := o.int("channels", 4, 256)
 	drop := o.prob("dropout")
 	headName := o.choice("head", slices.Sorted(maps.Keys(fpnHeads))...)
+	side := o.choice("maps", fpnMaps...)
 	if o.err != nil {
 		return nil, o.err
 	}
 	n := &fpn{stem: b.convBNReLU(p.Sub("stem"), 1, width, 7, 2)}
+	if side == "48" {
+		n.stemLat = b.conv(p.Sub("lateral0"), width, channels, 1, 1, true)
+	}
 	in := width
 	for i := range n.stages {
 		out := width << (i + 1)
@@ -94,19 +107,43 @@ func newFPN(b *builder, p nn.Path, o *options) (nn.Module, error) {
 
 // Forward runs the bottom-up path, the top-down path and the head.
 func (n *fpn) Forward(x *torch.Tensor) *torch.Tensor {
+	return n.head.Forward(n.finest(x))
+}
+
+func (n *fpn) hasHeatmaps() bool {
+	_, ok := n.head.(*heatmapHead)
+	return ok
+}
+
+// forwardHeatmaps is Forward with the heatmap head's maps.
+func (n *fpn) forwardHeatmaps(x *torch.Tensor) (coords, maps *torch.Tensor) {
+	return n.head.(*heatmapHead).forwardMaps(n.finest(x))
+}
+
+// finest runs the bottom-up path and the top-down path and returns the
+// smoothed finest level, which the head reads.
+func (n *fpn) finest(x *torch.Tensor) *torch.Tensor {
 	var c [3]*torch.Tensor
-	x = n.stem.Forward(x)
+	stem := n.stem.Forward(x)
+	x = stem
 	for i, s := range n.stages {
 		x = s.Forward(x)
 		c[i] = x
 	}
 	top := n.laterals[2].Forward(c[2])
 	for i := 1; i >= 0; i-- {
-		lat := n.laterals[i].Forward(c[i])
-		up := torch.Interpolate(top, lat.Size(2), lat.Size(3), torch.Nearest, false)
-		top = lat.Add(up)
+		top = topDown(n.laterals[i].Forward(c[i]), top)
 	}
-	return n.head.Forward(n.smooth.Forward(top))
+	if n.stemLat != nil {
+		top = topDown(n.stemLat.Forward(stem), top)
+	}
+	return n.smooth.Forward(top)
+}
+
+// topDown returns a level of the top-down path: the lateral features lat
+// plus the coarser level top upsampled to their size (nearest).
+func topDown(lat, top *torch.Tensor) *torch.Tensor {
+	return lat.Add(torch.Interpolate(top, lat.Size(2), lat.Size(3), torch.Nearest, false))
 }
 
 // regressionHead regresses the coordinates directly from the finest

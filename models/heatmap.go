@@ -52,9 +52,18 @@ func newHeatmapHead(b *builder, p nn.Path, channels int64, drop float64) nn.Modu
 
 // Forward maps features [N, channels, H, W] to [N, 30].
 func (h *heatmapHead) Forward(x *torch.Tensor) *torch.Tensor {
+	coords, _ := h.forwardMaps(x)
+	return coords
+}
+
+// forwardMaps maps features [N, channels, H, W] to [N, 30] and returns
+// the heatmaps they were read from, [N, 15, H, W], each a probability
+// distribution over its cells.
+func (h *heatmapHead) forwardMaps(x *torch.Tensor) (coords, maps *torch.Tensor) {
 	z := h.logits.Forward(h.drop.Forward(h.reduce.Forward(x)))
 	beta := h.logBeta.Exp().Reshape(1, dataset.NumKeypoints, 1, 1)
-	return softArgmax(z.Mul(beta))
+	maps = heatmapProbs(z.Mul(beta))
+	return softArgmaxProbs(maps), maps
 }
 
 // softArgmax decodes heatmap logits [N, K, H, W] into coordinates
@@ -67,8 +76,20 @@ func (h *heatmapHead) Forward(x *torch.Tensor) *torch.Tensor {
 // spans [c, c+1) and maps to (c - 48)/48). A map with one overwhelming
 // cell gives that cell's centre; it is differentiable everywhere.
 func softArgmax(logits *torch.Tensor) *torch.Tensor {
+	return softArgmaxProbs(heatmapProbs(logits))
+}
+
+// heatmapProbs turns heatmap logits [N, K, H, W] into probabilities, a
+// softmax over each map's H·W cells.
+func heatmapProbs(logits *torch.Tensor) *torch.Tensor {
 	n, k, h, w := logits.Size(0), logits.Size(1), logits.Size(2), logits.Size(3)
-	p := torch.Softmax(logits.Reshape(n, k, h*w), 2).Reshape(n, k, h, w)
+	return torch.Softmax(logits.Reshape(n, k, h*w), 2).Reshape(n, k, h, w)
+}
+
+// softArgmaxProbs is softArgmax of maps already turned into
+// probabilities.
+func softArgmaxProbs(p *torch.Tensor) *torch.Tensor {
+	n, k, h, w := p.Size(0), p.Size(1), p.Size(2), p.Size(3)
 	// Marginals across (sum over rows) and down (sum over columns).
 	x := expectedCentre(p.SumDims([]int64{2}, false), w) // [N, K]
 	y := expectedCentre(p.SumDims([]int64{3}, false), h)
@@ -78,8 +99,50 @@ func softArgmax(logits *torch.Tensor) *torch.Tensor {
 // expectedCentre returns the expected normalised cell centre, [N, K], of
 // marginal distributions p [N, K, cells] over a row or column of cells.
 func expectedCentre(p *torch.Tensor, cells int64) *torch.Tensor {
-	// (2j + 1)/cells - 1: a division by cells rounds once.
-	centres := torch.Arange(1, float64(2*cells), 2, p.DType(), p.Device()).
-		DivScalar(float64(cells)).SubScalar(1)
-	return p.Mul(centres).SumDims([]int64{2}, false)
+	return p.Mul(CellCentres(cells, p.DType(), p.Device())).SumDims([]int64{2}, false)
+}
+
+// CellCentres returns the normalised centres of cells cells across the
+// face, [cells]: (2j + 1)/cells - 1 for cell j, the positions soft-argmax
+// averages over a heatmap's row or column.
+func CellCentres(cells int64, dtype torch.DType, dev torch.Device) *torch.Tensor {
+	// A division by cells rounds once.
+	return torch.Arange(1, float64(2*cells), 2, dtype, dev).DivScalar(float64(cells)).SubScalar(1)
+}
+
+// Heatmaps runs m on faces x, as m.Forward does, and also returns the
+// heatmaps its coordinates were read from: [N, 15, H, W], one per
+// keypoint, each a probability distribution over its H·W cells (cell
+// (i, j) centred at CellCentres(W)[j] across and CellCentres(H)[i]
+// down). ok is false, and both results nil, for a model that reads no
+// heatmaps (see HasHeatmaps).
+func Heatmaps(m Model, x *torch.Tensor) (coords, maps *torch.Tensor, ok bool) {
+	mm, isOurs := m.(*model)
+	if !isOurs {
+		return nil, nil, false
+	}
+	hn, isHeat := mm.net.(heatmapNet)
+	if !isHeat || !hn.hasHeatmaps() {
+		return nil, nil, false
+	}
+	mm.checkInput(x)
+	coords, maps = hn.forwardHeatmaps(x)
+	return coords, maps, true
+}
+
+// HasHeatmaps reports whether Heatmaps works for m: fpn and fpnheat with
+// the heatmap head.
+func HasHeatmaps(m Model) bool {
+	mm, ok := m.(*model)
+	if !ok {
+		return false
+	}
+	hn, ok := mm.net.(heatmapNet)
+	return ok && hn.hasHeatmaps()
+}
+
+// heatmapNet is a network that may read its coordinates off heatmaps.
+type heatmapNet interface {
+	hasHeatmaps() bool
+	forwardHeatmaps(x *torch.Tensor) (coords, maps *torch.Tensor)
 }

@@ -91,3 +91,92 @@ func TestSoftArgmaxExpectation(t *testing.T) {
 		})
 	}
 }
+
+// TestHeatmaps: the maps of a heatmap model are probability
+// distributions on its grid whose soft-argmax is Forward's output; other
+// models have none.
+func TestHeatmaps(t *testing.T) {
+	tests := []struct {
+		spec string
+		side int64 // 0: no heatmaps
+	}{
+		{"fpnheat", 24},
+		{"fpnheat:maps=48,width=8,channels=16", 48},
+		{"fpn:head=heatmap", 24},
+		{"fpn", 0},
+		{"cnn3", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.spec, func(t *testing.T) {
+			s, err := ParseSpec(tt.spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			torch.ManualSeed(1)
+			m, err := New(s, torch.CPU)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Store().Free()
+			m.Store().Eval()
+			if got := HasHeatmaps(m); got != (tt.side > 0) {
+				t.Errorf("HasHeatmaps = %v", got)
+			}
+			torch.NoGrad(func() {
+				torch.WithScope(func() {
+					x := torch.Rand([]int64{2, 1, 96, 96}, torch.Float32, torch.CPU)
+					coords, maps, ok := Heatmaps(m, x)
+					if ok != (tt.side > 0) {
+						t.Fatalf("Heatmaps ok = %v", ok)
+					}
+					if !ok {
+						if coords != nil || maps != nil {
+							t.Error("Heatmaps of a model without them returned tensors")
+						}
+						return
+					}
+					if got, want := maps.Shape(), []int64{2, 15, tt.side, tt.side}; !equalShapes(got, want) {
+						t.Fatalf("maps of shape %v, want %v", got, want)
+					}
+					sums := maps.SumDims([]int64{2, 3}, false).Float32s()
+					for i, v := range sums {
+						if math.Abs(float64(v)-1) > 1e-5 {
+							t.Errorf("map %d sums to %g", i, v)
+						}
+					}
+					want := m.Forward(x).Float32s()
+					again := softArgmaxProbs(maps).Float32s()
+					for i, v := range coords.Float32s() {
+						if v != want[i] || math.Abs(float64(again[i]-v)) > 1e-6 {
+							t.Fatalf("coordinate %d: %g, Forward gives %g, soft-argmax of the maps %g", i, v, want[i], again[i])
+						}
+					}
+				})
+			})
+		})
+	}
+}
+
+func equalShapes(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestCellCentres(t *testing.T) {
+	for _, cells := range []int64{1, 4, 24, 48} {
+		var got []float32
+		torch.WithScope(func() { got = CellCentres(cells, torch.Float32, torch.CPU).Float32s() })
+		for j, v := range got {
+			if want := cellCentre(j, int(cells)); math.Abs(float64(v)-want) > 1e-7 {
+				t.Errorf("%d cells: centre %d = %g, want %g", cells, j, v, want)
+			}
+		}
+	}
+}

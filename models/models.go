@@ -63,38 +63,48 @@ func archNames() string { return strings.Join(slices.Sorted(maps.Keys(registry))
 // parameters, in training mode. Call torch.ManualSeed first for a
 // repeatable initialisation. Build models outside any torch.Scope.
 func New(spec Spec, dev torch.Device) (Model, error) {
+	m := &model{store: nn.NewStore(dev), trace: &tracer{}}
+	net, full, err := build(spec, m.store.Root(), m.trace)
+	if err != nil {
+		m.store.Free()
+		return nil, err
+	}
+	m.net, m.spec = net, full
+	return m, nil
+}
+
+// build makes the network spec describes under p, its multiply-adds
+// reported to trace, and returns it with the spec's every option filled
+// in.
+func build(spec Spec, p nn.Path, trace *tracer) (nn.Module, Spec, error) {
 	a, ok := registry[spec.Arch]
 	if !ok {
-		return nil, fmt.Errorf("unknown model architecture %q (known: %s)", spec.Arch, archNames())
+		return nil, Spec{}, fmt.Errorf("unknown model architecture %q (known: %s)", spec.Arch, archNames())
 	}
 	values := maps.Clone(a.defaults)
 	for k, v := range spec.Options {
 		if _, ok := a.defaults[k]; !ok {
-			return nil, fmt.Errorf("%s has no option %q (options: %s)",
+			return nil, Spec{}, fmt.Errorf("%s has no option %q (options: %s)",
 				spec.Arch, k, strings.Join(slices.Sorted(maps.Keys(a.defaults)), ", "))
 		}
 		values[k] = v
 	}
-	m := &model{
-		store: nn.NewStore(dev),
-		spec:  Spec{Arch: spec.Arch, Options: values},
-		trace: &tracer{},
-	}
+	full := Spec{Arch: spec.Arch, Options: values}
+	var net nn.Module
 	var optErr error // a bad option value, found before any tensor is made
 	err := torch.Catch(func() {
-		m.net, optErr = a.build(&builder{trace: m.trace}, m.store.Root(), &options{arch: spec.Arch, values: values})
+		net, optErr = a.build(&builder{trace: trace}, p, &options{arch: spec.Arch, values: values})
 	})
 	switch {
 	case optErr != nil:
 		err = optErr
 	case err != nil: // LibTorch failed, e.g. out of memory
-		err = fmt.Errorf("build %s: %w", m.spec, err)
+		err = fmt.Errorf("build %s: %w", full, err)
 	}
 	if err != nil {
-		m.store.Free()
-		return nil, err
+		return nil, Spec{}, err
 	}
-	return m, nil
+	return net, full, nil
 }
 
 // model is the Model of every architecture: a network and its store.
@@ -107,11 +117,16 @@ type model struct {
 
 // Forward checks that x is a batch of faces and runs the network.
 func (m *model) Forward(x *torch.Tensor) *torch.Tensor {
+	m.checkInput(x)
+	return m.net.Forward(x)
+}
+
+// checkInput panics unless x is a batch of faces.
+func (m *model) checkInput(x *torch.Tensor) {
 	if s := x.Shape(); len(s) != 4 || s[1] != 1 || s[2] != dataset.ImageSize || s[3] != dataset.ImageSize {
 		panic(&torch.Error{Op: "models." + m.spec.Arch, Msg: fmt.Sprintf(
 			"want faces [N, 1, %d, %d], got shape %v", dataset.ImageSize, dataset.ImageSize, s)})
 	}
-	return m.net.Forward(x)
 }
 
 func (m *model) Store() *nn.Store { return m.store }
@@ -129,11 +144,13 @@ func (m *model) Spec() Spec { return Spec{Arch: m.spec.Arch, Options: maps.Clone
 // was. For a Model not made by this package it returns -1 multiply-adds.
 func Count(m Model) (params int, macsPerFace int64) {
 	params = m.Store().NumParams()
-	mm, ok := m.(*model)
-	if !ok {
-		return params, -1
+	switch mm := m.(type) {
+	case *model:
+		return params, mm.countMACs()
+	case *ensemble:
+		return params, mm.countMACs()
 	}
-	return params, mm.countMACs()
+	return params, -1
 }
 
 func (m *model) countMACs() int64 {

@@ -38,7 +38,7 @@ var archSpecs = []string{
 	"tinyresnet", "tinyresnet:width=8,blocks=1,dropout=0.5",
 	"fpn", "fpn:width=8,channels=16,dropout=0",
 	"fpn:head=heatmap", "fpn:width=8,channels=16,dropout=0.3,head=heatmap",
-	"fpnheat",
+	"fpnheat", "fpnheat:maps=48", "fpn:width=8,channels=16,maps=48",
 }
 
 func TestForwardShapeAndInitialOutput(t *testing.T) {
@@ -142,14 +142,16 @@ func tinyResNetCost(w, blocks int) (int, int64) {
 	return total(append(layers, fc(8*w, 30))...)
 }
 
-// fpnCost works out fpn with stem width w, pyramid channels c and either
-// head: a 7×7 stride-2 stem 1→w on 48×48, three stages of two 3×3
-// conv-BNs (2w, 4w, 8w channels on 24, 12, 6 cells a side), 1×1 laterals
-// with bias from each stage to c, a 3×3 conv-BN smoothing on 24×24, then
-// the head on 24×24: for regression a 1×1 conv-BN c→16 and a linear layer
-// 16·12·12→30; for heatmap a 3×3 conv-BN c→c, a 1×1 convolution with bias
-// c→15 and 15 sharpnesses.
-func fpnCost(w, c int, heatmap bool) (int, int64) {
+// fpnCost works out fpn with stem width w, pyramid channels c, finest
+// level side maps and either head: a 7×7 stride-2 stem 1→w on 48×48,
+// three stages of two 3×3 conv-BNs (2w, 4w, 8w channels on 24, 12, 6
+// cells a side), 1×1 laterals with bias from each stage to c (and with
+// maps 48 from the stem too, on 48×48), a 3×3 conv-BN smoothing on
+// maps×maps, then the head on maps×maps: for regression a 1×1 conv-BN
+// c→16 and a linear layer 16·12·12→30 (after pooling to 12×12); for
+// heatmap a 3×3 conv-BN c→c, a 1×1 convolution with bias c→15 and 15
+// sharpnesses.
+func fpnCost(w, c, maps int, heatmap bool) (int, int64) {
 	layers := []layerCost{convBN(1, w, 7, 48)}
 	in, hw := w, 48
 	for i := range 3 {
@@ -158,11 +160,14 @@ func fpnCost(w, c int, heatmap bool) (int, int64) {
 		layers = append(layers, convBN(in, out, 3, hw), convBN(out, out, 3, hw), convBias(out, c, 1, hw))
 		in = out
 	}
-	layers = append(layers, convBN(c, c, 3, 24))
+	if maps == 48 {
+		layers = append(layers, convBias(w, c, 1, 48))
+	}
+	layers = append(layers, convBN(c, c, 3, maps))
 	if heatmap {
-		layers = append(layers, convBN(c, c, 3, 24), convBias(c, 15, 1, 24), layerCost{params: 15})
+		layers = append(layers, convBN(c, c, 3, maps), convBias(c, 15, 1, maps), layerCost{params: 15})
 	} else {
-		layers = append(layers, convBN(c, 16, 1, 24), fc(16*12*12, 30))
+		layers = append(layers, convBN(c, 16, 1, maps), fc(16*12*12, 30))
 	}
 	return total(layers...)
 }
@@ -184,11 +189,15 @@ func TestCount(t *testing.T) {
 		{"tinyresnet:width=8", 177_558, 5_033_856, byHand(tinyResNetCost(8, 2))},
 		{"tinyresnet:width=8,blocks=1", 79_158, 2_379_648, byHand(tinyResNetCost(8, 1))},
 		{"tinyresnet:blocks=3", 1_096_398, 30_416_640, byHand(tinyResNetCost(16, 3))},
-		{"fpn", 378_254, 32_398_848, byHand(fpnCost(16, 32, false))},
-		{"fpn:width=8,channels=16", 147_046, 8_676_864, byHand(fpnCost(8, 16, false))},
-		{"fpn:head=heatmap", 318_350, 37_619_712, byHand(fpnCost(16, 32, true))},
-		{"fpn:width=8,channels=16,head=heatmap", 80_214, 9_925_632, byHand(fpnCost(8, 16, true))},
-		{"fpnheat", 318_350, 37_619_712, byHand(fpnCost(16, 32, true))},
+		{"fpn", 378_254, 32_398_848, byHand(fpnCost(16, 32, 24, false))},
+		{"fpn:width=8,channels=16", 147_046, 8_676_864, byHand(fpnCost(8, 16, 24, false))},
+		{"fpn:maps=48", 378_798, 50_388_480, byHand(fpnCost(16, 32, 48, false))},
+		{"fpn:head=heatmap", 318_350, 37_619_712, byHand(fpnCost(16, 32, 24, true))},
+		{"fpn:width=8,channels=16,head=heatmap", 80_214, 9_925_632, byHand(fpnCost(8, 16, 24, true))},
+		{"fpnheat", 318_350, 37_619_712, byHand(fpnCost(16, 32, 24, true))},
+		{"fpnheat:maps=24", 318_350, 37_619_712, byHand(fpnCost(16, 32, 24, true))},
+		{"fpnheat:maps=48", 318_894, 71_479_296, byHand(fpnCost(16, 32, 48, true))},
+		{"fpnheat:width=8,channels=16,maps=48", 80_358, 18_597_888, byHand(fpnCost(8, 16, 48, true))},
 	}
 	tested := map[string]bool{}
 	for _, tt := range tests {
@@ -332,6 +341,7 @@ func TestNewErrors(t *testing.T) {
 		{models.Spec{Arch: "tinyresnet", Options: map[string]string{"dropout": "1"}}, "tinyresnet option dropout=1: want a probability"},
 		{models.Spec{Arch: "tinyresnet", Options: map[string]string{"dropout": "NaN"}}, "tinyresnet option dropout=NaN: want a probability"},
 		{models.Spec{Arch: "fpn", Options: map[string]string{"head": "cascade"}}, "fpn option head=cascade: want one of heatmap, regression"},
+		{models.Spec{Arch: "fpnheat", Options: map[string]string{"maps": "96"}}, "fpnheat option maps=96: want one of 24, 48"},
 	}
 	for _, tt := range tests {
 		m, err := models.New(tt.spec, torch.CPU)

@@ -7,7 +7,8 @@
 // (DefaultMaxPixels, 50 megapixels, unless the caller gives another)
 // without decoding it: the decoder would need the whole bitmap in memory,
 // 4 to 8 bytes a pixel, and a small file can claim billions of pixels.
-// Probe does the same checks from the header alone.
+// Probe does the same checks from the header alone; Decode does Read's
+// work on a reader, such as an HTTP request's body.
 //
 // A JPEG's EXIF orientation (tag 0x0112, values 1 to 8) is honoured: the
 // image Read returns is the photo as a viewer displays it, turned or
@@ -22,6 +23,9 @@
 // that is not square is stretched to a square face, so give a square box
 // for an undistorted one. A face of fewer than MinFaceSide pixels a side
 // is enlarged more than twice: the keypoints found on it are rough.
+// CutPadded takes a box that may reach past the photo's edge, as the
+// square framing a face near the edge does. Grey gives the grey levels a
+// face detector reads.
 //
 // Coordinates are continuous, as in package dataset: pixel column c
 // spans [c, c+1), on the face and on the photo alike. The face's 96
@@ -102,27 +106,44 @@ func Read(path string, maxPixels int64) (image.Image, error) {
 	return img, err
 }
 
-func read(path string, maxPixels int64, decode bool) (Info, image.Image, error) {
-	if maxPixels <= 0 {
-		maxPixels = DefaultMaxPixels
-	}
+// Decode decodes the PNG or JPEG image that r holds, as Read does a
+// file's: refused with a *TooLargeError naming name before its pixels are
+// decoded when it has more than maxPixels pixels, and returned as
+// displayed under its EXIF orientation. name only labels errors.
+func Decode(r io.Reader, name string, maxPixels int64) (image.Image, Info, error) {
+	info, img, err := decode(r, name, maxPixels, true)
+	return img, info, err
+}
+
+func read(path string, maxPixels int64, decodePixels bool) (Info, image.Image, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return Info{}, nil, fmt.Errorf("read photo: %w", err)
 	}
 	defer f.Close()
+	return decode(f, path, maxPixels, decodePixels)
+}
+
+// ErrFormat is wrapped by the errors of Read and Decode for data that is
+// not a PNG or JPEG image.
+var ErrFormat = errors.New("not a PNG or JPEG image")
+
+func decode(r io.Reader, name string, maxPixels int64, decodePixels bool) (Info, image.Image, error) {
+	if maxPixels <= 0 {
+		maxPixels = DefaultMaxPixels
+	}
 	// The header goes through head too, so that the decoder can read the
-	// file from its start after it without seeking: path may be a pipe.
+	// data from its start after it without seeking: r may be a pipe.
 	var head bytes.Buffer
-	cfg, format, err := image.DecodeConfig(io.TeeReader(f, &head))
+	cfg, format, err := image.DecodeConfig(io.TeeReader(r, &head))
 	if errors.Is(err, image.ErrFormat) {
-		return Info{}, nil, fmt.Errorf("read photo %s: not a PNG or JPEG image", path)
+		return Info{}, nil, fmt.Errorf("read photo %s: %w", name, ErrFormat)
 	}
 	if err != nil {
-		return Info{}, nil, fmt.Errorf("read photo %s: %w", path, err)
+		return Info{}, nil, fmt.Errorf("read photo %s: %w", name, err)
 	}
 	if n := int64(cfg.Width) * int64(cfg.Height); n > maxPixels {
-		return Info{}, nil, &TooLargeError{Path: path, Width: cfg.Width, Height: cfg.Height, MaxPixels: maxPixels}
+		return Info{}, nil, &TooLargeError{Path: name, Width: cfg.Width, Height: cfg.Height, MaxPixels: maxPixels}
 	}
 	info := Info{Format: format, Width: cfg.Width, Height: cfg.Height, Orientation: 1}
 	if format == "jpeg" {
@@ -133,12 +154,12 @@ func read(path string, maxPixels int64, decode bool) (Info, image.Image, error) 
 	if info.Orientation >= 5 {
 		info.Width, info.Height = info.Height, info.Width
 	}
-	if !decode {
+	if !decodePixels {
 		return info, nil, nil
 	}
-	img, _, err := image.Decode(io.MultiReader(bytes.NewReader(head.Bytes()), f))
+	img, _, err := image.Decode(io.MultiReader(bytes.NewReader(head.Bytes()), r))
 	if err != nil {
-		return Info{}, nil, fmt.Errorf("read photo %s: %w", path, err)
+		return Info{}, nil, fmt.Errorf("read photo %s: %w", name, err)
 	}
 	return info, Orient(img, info.Orientation), nil
 }
@@ -172,10 +193,34 @@ func Cut(img image.Image, box image.Rectangle) (*Face, error) {
 		return nil, fmt.Errorf("cut face: box %v is not inside the %dx%d image at %v",
 			box, img.Bounds().Dx(), img.Bounds().Dy(), img.Bounds().Min)
 	}
+	return cut(img, box), nil
+}
+
+// CutPadded is Cut for a box that may reach past the image, as the
+// square framing a face near the photo's edge does: the box's pixels
+// outside the image take the grey level of the nearest pixel inside it.
+// The box must overlap the image.
+func CutPadded(img image.Image, box image.Rectangle) (*Face, error) {
+	if box.Empty() || !box.Overlaps(img.Bounds()) {
+		return nil, fmt.Errorf("cut face: box %v does not overlap the %dx%d image at %v",
+			box, img.Bounds().Dx(), img.Bounds().Dy(), img.Bounds().Min)
+	}
+	return cut(img, box), nil
+}
+
+// cut does the work of Cut and CutPadded for a non-empty box that
+// overlaps img.
+func cut(img image.Image, box image.Rectangle) *Face {
 	const n = dataset.ImageSize
 	cols := resampleWeights(box.Dx(), n)
 	rows := resampleWeights(box.Dy(), n)
 	grey := greyFunc(img)
+	if !box.In(img.Bounds()) {
+		b, inner := img.Bounds(), grey
+		grey = func(x, y int) float64 {
+			return inner(min(max(x, b.Min.X), b.Max.X-1), min(max(y, b.Min.Y), b.Max.Y-1))
+		}
+	}
 	line := make([]float64, box.Dx())
 	// across holds rows of the box, by their index in it, resampled to n
 	// pixels, while a face row still to be made needs them.
@@ -214,7 +259,22 @@ func Cut(img image.Image, box image.Rectangle) (*Face, error) {
 			}
 		}
 	}
-	return &Face{Pixels: pixels, Box: box}, nil
+	return &Face{Pixels: pixels, Box: box}
+}
+
+// Grey returns img in grey levels, by the luma Cut uses, with its
+// top-left pixel at (0, 0): what a face detector reads.
+func Grey(img image.Image) *image.Gray {
+	b := img.Bounds()
+	out := image.NewGray(image.Rect(0, 0, b.Dx(), b.Dy()))
+	grey := greyFunc(img)
+	for y := range b.Dy() {
+		row := out.Pix[y*out.Stride : y*out.Stride+b.Dx()]
+		for x := range row {
+			row[x] = uint8(math.Round(min(max(grey(b.Min.X+x, b.Min.Y+y), 0), 255)))
+		}
+	}
+	return out
 }
 
 // ToPhoto maps a point of the face, in face pixels, to the photo's pixels.

@@ -2,6 +2,10 @@
 // checkpoint, finished or not), scores them and the baselines on their
 // shared hold-out part, and writes the comparison report: PNG charts,
 // index.html and README.md.
+//
+// It also scores one model or one baseline at a time, as fkd evaluate and
+// fkd baseline do (the per-keypoint RMSE table), draws one run's charts
+// for fkd plot, and lists the model zoo for fkd models.
 package report
 
 import (
@@ -95,9 +99,9 @@ func (e *Env) Build(set *dataset.Set, dataName string, runs []Run, dir string, d
 		if err != nil {
 			return err
 		}
-		if len(rs) > 0 && (h.Config.Holdout != rs[0].h.Config.Holdout || h.Config.Seed != rs[0].h.Config.Seed) {
+		if len(rs) > 0 && (h.Config.Holdout != rs[0].h.Config.Holdout || h.Config.HoldoutSeed() != rs[0].h.Config.HoldoutSeed()) {
 			return fmt.Errorf("runs %s and %s held out different faces (fraction %v seed %d, fraction %v seed %d): compare runs made with the same --holdout and --seed",
-				rs[0].path, run.Path, rs[0].h.Config.Holdout, rs[0].h.Config.Seed, h.Config.Holdout, h.Config.Seed)
+				rs[0].path, run.Path, rs[0].h.Config.Holdout, rs[0].h.Config.HoldoutSeed(), h.Config.Holdout, h.Config.HoldoutSeed())
 		}
 		rs = append(rs, found{run.Path, model, h})
 	}
@@ -108,12 +112,12 @@ func (e *Env) Build(set *dataset.Set, dataName string, runs []Run, dir string, d
 		fmt.Fprintf(e.Stderr, "left out of the report: %s\n", m)
 	}
 	cfg := rs[0].h.Config
-	trainIdx, holdIdx := dataset.Split(set, cfg.Holdout, cfg.Seed)
+	trainIdx, holdIdx := dataset.Split(set, cfg.Holdout, cfg.HoldoutSeed())
 	if len(holdIdx) == 0 {
 		return fmt.Errorf("a hold-out fraction of %v of %d faces holds out none", cfg.Holdout, set.Len())
 	}
 	r := &Report{
-		Data: dataName, Holdout: cfg.Holdout, Seed: cfg.Seed,
+		Data: dataName, Holdout: cfg.Holdout, Seed: cfg.HoldoutSeed(),
 		TrainFaces: len(trainIdx), HoldFaces: len(holdIdx),
 		hold:    set.Subset(holdIdx),
 		Missing: missing,

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/fkd-project/fkd/ensemble"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/torch"
 	"github.com/fkd-project/fkd/train"
@@ -175,14 +176,26 @@ func isDir(path string) bool {
 	return err == nil && info.IsDir()
 }
 
-// LoadModel loads a model file, and says so when it is a training
-// checkpoint instead.
+// LoadModel loads what a --model flag names (see ensemble.Load): a model
+// file, a comma-separated list of them (an ensemble of equal weights) or
+// an ensemble file. An ensemble file's model predicts with the test-time
+// augmentation its weights were fitted with, whatever else is asked: a
+// second flip changes nothing but the time. A training checkpoint given
+// as a model is named as such.
 func LoadModel(path string, dev torch.Device) (models.Model, models.Meta, error) {
-	m, meta, err := models.Load(path, dev)
+	m, meta, tta, err := ensemble.Load(path, dev)
 	if err != nil && errors.Is(err, models.ErrNotModel) {
 		if _, ckErr := train.ReadCheckpoint(path); ckErr == nil {
 			return nil, models.Meta{}, fmt.Errorf("%s is a training checkpoint, not a model: give the model file fkd train saved (its --out)", path)
 		}
 	}
-	return m, meta, err
+	if err != nil || tta == "" {
+		return m, meta, err
+	}
+	t, err := train.ParseTTA(tta)
+	if err != nil { // Read checked it
+		m.Store().Free()
+		return nil, models.Meta{}, err
+	}
+	return train.WithTTA(m, t), meta, nil
 }

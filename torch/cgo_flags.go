@@ -62,6 +62,8 @@ package torch
 // #cgo nocallback fkd_dropout
 // #cgo noescape fkd_dtype
 // #cgo nocallback fkd_dtype
+// #cgo noescape fkd_ema_update
+// #cgo nocallback fkd_ema_update
 // #cgo noescape fkd_expand
 // #cgo nocallback fkd_expand
 // #cgo noescape fkd_fill_

@@ -291,3 +291,21 @@ func UnscaleGrads(params []*Tensor, invScale float64) (foundInf bool) {
 	hostReads.Add(1)
 	return found != 0
 }
+
+// EMAUpdate moves every tensor of avg towards the tensor of src at the
+// same index, in place and without recording gradients: avg = decay·avg +
+// (1-decay)·src for floating-point tensors, in two of LibTorch's foreach
+// kernels over the whole list (fused on CUDA), and avg = src for the others
+// (integer counters such as BatchNorm's num_batches_tracked). With decay 0
+// the averages become src exactly. Each pair must agree in shape, dtype
+// and device.
+func EMAUpdate(avg, src []*Tensor, decay float64) {
+	if len(avg) != len(src) {
+		panic(&Error{Op: "ema_update", Msg: fmt.Sprintf("%d averages for %d tensors", len(avg), len(src))})
+	}
+	as, f1 := handles(avg)
+	defer f1()
+	ss, f2 := handles(src)
+	defer f2()
+	must(C.fkd_ema_update(as, ss, C.int(len(avg)), C.double(decay)))
+}

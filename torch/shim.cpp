@@ -883,4 +883,36 @@ fkd_err fkd_amp_unscale(fkd_tensor **params, int n, double inv_scale, int *found
 	})
 }
 
+fkd_err fkd_ema_update(fkd_tensor **avg, fkd_tensor **src, int n, double decay) {
+	GUARD("ema_update", {
+		at::NoGradGuard ng;
+		std::vector<at::Tensor> fa, fs;
+		for (int i = 0; i < n; i++) {
+			const auto &a = get(avg[i]);
+			const auto &s = get(src[i]);
+			if (a.sizes() != s.sizes() || a.scalar_type() != s.scalar_type() || a.device() != s.device())
+				throw std::invalid_argument("tensor " + std::to_string(i) + ": average " +
+							    std::string(at::toString(a.scalar_type())) + " on " + a.device().str() +
+							    " does not match source " + std::string(at::toString(s.scalar_type())) +
+							    " on " + s.device().str() + " (or the shapes differ)");
+		}
+		for (int i = 0; i < n; i++) {
+			auto a = get(avg[i]);
+			const auto &s = get(src[i]);
+			if (at::isFloatingType(a.scalar_type())) {
+				fa.push_back(a);
+				fs.push_back(s);
+			} else {
+				a.copy_(s);
+			}
+		}
+		if (!fa.empty()) {
+			// decay*avg + (1-decay)*src, not a lerp: with decay 0 it is src
+			// exactly.
+			at::_foreach_mul_(fa, at::Scalar(decay));
+			at::_foreach_add_(fa, fs, at::Scalar(1 - decay));
+		}
+	})
+}
+
 } // extern "C"

@@ -165,6 +165,11 @@ fkd_err fkd_clip_grad_norm(fkd_tensor **params, int n, double max_norm, fkd_tens
  * of them holds an Inf or NaN, with one read back to the host (LibTorch's
  * fused _amp_foreach_non_finite_check_and_unscale_ on CUDA). */
 fkd_err fkd_amp_unscale(fkd_tensor **params, int n, double inv_scale, int *found_inf);
+/* Moves the averages avg[i] towards src[i]: avg = decay*avg + (1-decay)*src
+ * for floating-point tensors, with LibTorch's foreach kernels (fused on
+ * CUDA), and avg = src for the others (integer counters). Each pair must
+ * agree in shape, dtype and device. */
+fkd_err fkd_ema_update(fkd_tensor **avg, fkd_tensor **src, int n, double decay);
 
 #ifdef __cplusplus
 }

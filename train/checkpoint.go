@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/fkd-project/fkd/dataset"
 	"github.com/fkd-project/fkd/torch"
 	"github.com/fkd-project/fkd/torch/nn"
 )
@@ -17,7 +18,12 @@ import (
 //
 //   - tensors "model.<name>": the model's parameters and buffers now;
 //   - tensors "best.<name>": the best model so far by hold-out RMSE, when
-//     one has been scored;
+//     one has been scored (the raw weights or their average);
+//   - tensors "ema.<name>": the moving average of the model's tensors,
+//     with Config.EMA;
+//   - tensor "pseudo.coords": the pseudo-labels of the training part,
+//     float32 [faces, 30] in pixels, 0 where a face has its true label,
+//     with Config.PseudoLabels;
 //   - tensors "optim.<buffer>.<i>" and metadata "optim.*": the optimiser's
 //     state (optim.Optimizer.StateDict);
 //   - metadata "fkd.format" (CheckpointFormat), "fkd.config" (the Config
@@ -43,8 +49,10 @@ const (
 	metaData     = "fkd.data"
 	metaPaths    = "fkd.data_paths"
 
-	modelPrefix = "model."
-	bestPrefix  = "best."
+	modelPrefix  = "model."
+	bestPrefix   = "best."
+	emaPrefix    = "ema."
+	pseudoTensor = "pseudo.coords"
 )
 
 // Progress is where a run stands, as a checkpoint records it.
@@ -54,10 +62,11 @@ type Progress struct {
 	GlobalStep int          `json:"global_step"` // optimiser steps in all
 	BestEpoch  int          `json:"best_epoch"`  // epoch (from 1) of the best hold-out RMSE; 0 for none yet
 	BestRMSE   *float64     `json:"best_holdout_rmse_px"`
-	SinceBest  int          `json:"epochs_since_best"` // epochs completed since the best one
-	Running    Running      `json:"running"`           // the current epoch so far
-	History    []EpochStats `json:"history"`           // the completed epochs
-	Stopped    string       `json:"stopped,omitempty"` // why the run ended; empty while it can go on
+	SinceBest  int          `json:"epochs_since_best"`  // epochs completed since the best one
+	BestEMA    bool         `json:"best_ema,omitempty"` // whether the best were the weights' moving average
+	Running    Running      `json:"running"`            // the current epoch so far
+	History    []EpochStats `json:"history"`            // the completed epochs
+	Stopped    string       `json:"stopped,omitempty"`  // why the run ended; empty while it can go on
 }
 
 // Running holds the sums of an epoch's training steps so far, from which
@@ -138,6 +147,16 @@ func (r *runner) writeCheckpoint() error {
 			tensors[bestPrefix+nt.Name] = nt.Tensor
 		}
 	}
+	if r.ema != nil {
+		for _, nt := range r.ema.model.Store().NamedTensors() {
+			tensors[emaPrefix+nt.Name] = nt.Tensor
+		}
+	}
+	if r.pseudo != nil {
+		t := torch.FromFloat32(r.pseudo, int64(len(r.pseudo)/dataset.NumCoords), dataset.NumCoords)
+		defer t.Free()
+		tensors[pseudoTensor] = t
+	}
 	ot, om := r.opt.StateDict()
 	maps.Copy(tensors, ot)
 	meta := maps.Clone(om)
@@ -173,7 +192,7 @@ func (r *runner) writeCheckpoint() error {
 func (r *runner) progress() Progress {
 	p := Progress{
 		Epoch: r.epoch, Step: r.step, GlobalStep: r.global,
-		BestEpoch: r.top.epoch, SinceBest: r.top.since,
+		BestEpoch: r.top.epoch, SinceBest: r.top.since, BestEMA: r.top.ema,
 		Running: r.running, History: r.history, Stopped: r.stopped,
 	}
 	if r.top.epoch > 0 {
@@ -206,12 +225,17 @@ func (r *runner) restore(ck *Checkpoint) error {
 			return fmt.Errorf("resume from %s: best model: %w", ck.Path, err)
 		}
 	}
+	if r.ema != nil {
+		if err := loadInto(r.ema.model.Store(), tensors, emaPrefix); err != nil {
+			return fmt.Errorf("resume from %s: moving average of the weights: %w", ck.Path, err)
+		}
+	}
 	if err := r.opt.LoadStateDict(tensors, meta); err != nil {
 		return fmt.Errorf("resume from %s: optimiser: %w", ck.Path, err)
 	}
 	p := ck.Progress
 	r.epoch, r.step, r.global = p.Epoch, p.Step, p.GlobalStep
-	r.top = bestSoFar{epoch: p.BestEpoch, since: p.SinceBest}
+	r.top = bestSoFar{epoch: p.BestEpoch, since: p.SinceBest, ema: p.BestEMA}
 	if p.BestRMSE != nil {
 		r.top.rmse = *p.BestRMSE
 	}
@@ -241,4 +265,26 @@ func loadInto(dst *nn.Store, tensors map[string]*torch.Tensor, prefix string) er
 		return err
 	}
 	return dst.CopyFrom(src)
+}
+
+// readPseudo reads the pseudo-labels, n coordinates, from the checkpoint
+// at path.
+func readPseudo(path string, n int) ([]float32, error) {
+	tensors, _, err := nn.Load(path)
+	if err != nil {
+		return nil, fmt.Errorf("resume: %w", err)
+	}
+	defer func() {
+		for _, t := range tensors {
+			t.Free()
+		}
+	}()
+	t, ok := tensors[pseudoTensor]
+	if !ok {
+		return nil, fmt.Errorf("resume from %s: the checkpoint holds no pseudo-labels", path)
+	}
+	if t.DType() != torch.Float32 || t.Numel() != n {
+		return nil, fmt.Errorf("resume from %s: pseudo-labels %v %s, want %d float32 coordinates", path, t.Shape(), t.DType(), n)
+	}
+	return t.Float32s(), nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/fkd-project/fkd/augment"
@@ -26,18 +27,43 @@ type Config struct {
 	StepGamma   float64 `json:"step_gamma"`   // step: factor applied at each decay
 	Loss        Loss    `json:"loss"`         // MSE, Huber or Wing
 	Patience    int     `json:"patience"`     // stop after this many epochs without a better hold-out RMSE; 0: never
-	Seed        int64   `json:"seed"`         // decides the split, initial weights, batch order and dropout
+	Seed        int64   `json:"seed"`         // decides the split (unless SplitSeed), initial weights, batch order and dropout
 	Device      string  `json:"device"`       // for torch.ParseDevice: "auto", "cpu", "cuda", "cuda:N"
 	Threads     int     `json:"threads"`      // LibTorch CPU threads; 0: one per core
 	AMP         string  `json:"amp"`          // "", "bf16" or "fp16": mixed precision, CUDA only
 	ClipNorm    float64 `json:"clip_norm"`    // clip the gradients' joint L2 norm to this; 0: no clipping
 	Augment     string  `json:"augment"`      // augmentation of training batches, for augment.ParseRecipe; "" or "none": off
 	Holdout     float64 `json:"holdout"`      // fraction of faces held out for validation, in [0, 1)
+	// SplitSeed, when not 0, decides the split instead of Seed, so that
+	// runs of different seeds can share one hold-out part (as the members
+	// of an ensemble must). HoldoutSeed says which seed splits.
+	SplitSeed int64 `json:"split_seed,omitempty"`
 	// DropOutliers leaves the faces dataset.Outliers finds out of
 	// training and out of the hold-out score.
-	DropOutliers bool   `json:"drop_outliers,omitempty"`
-	Checkpoint   string `json:"checkpoint"` // checkpoint file; "" means beside Out (see CheckpointPath)
-	Out          string `json:"out"`        // the trained model's file
+	DropOutliers bool `json:"drop_outliers,omitempty"`
+	// EMA is the decay of an exponential moving average of the weights
+	// (and of the BatchNorm statistics) kept beside them, in [0, 1); 0:
+	// none. Every epoch scores the average on the hold-out part as well,
+	// and the saved model is whichever of the two scored best (see
+	// ema.go).
+	EMA float64 `json:"ema,omitempty"`
+	// PseudoLabels are teacher models (files of models.Save) whose
+	// flip-TTA predictions, averaged over the teachers, fill the missing
+	// coordinates of the training part's faces before training; never a
+	// hold-out face's, never a true label. A teacher trained on any of
+	// this run's hold-out faces is refused (see pseudo.go).
+	PseudoLabels []string `json:"pseudo_labels,omitempty"`
+	// PseudoWeight is the weight of a pseudo-labelled coordinate in the
+	// loss, in (0, 1), below a true label's 1; 0 means DefaultPseudoWeight.
+	// Without PseudoLabels it is ignored.
+	PseudoWeight float64 `json:"pseudo_weight,omitempty"`
+	// HeatmapLoss is the weight of a loss on the heatmaps of a model
+	// that reads its keypoints off them (HeatmapLoss in loss.go) added to
+	// the coordinate loss; 0: none. The training loss in the history
+	// includes it; the hold-out loss does not.
+	HeatmapLoss float64 `json:"heatmap_loss,omitempty"`
+	Checkpoint  string  `json:"checkpoint"` // checkpoint file; "" means beside Out (see CheckpointPath)
+	Out         string  `json:"out"`        // the trained model's file
 	// Resume continues the run whose checkpoint is at CheckpointPath
 	// instead of starting afresh. Settings that shape the trajectory must
 	// match the checkpoint's (see Run).
@@ -121,6 +147,15 @@ func (c *Config) Validate() error {
 		return augErr
 	case !(c.Holdout >= 0 && c.Holdout < 1):
 		return fmt.Errorf("hold-out fraction %g: want it in [0, 1)", c.Holdout)
+	case !(c.EMA >= 0 && c.EMA < 1):
+		return fmt.Errorf("EMA decay %g: want it in [0, 1) (0: no average)", c.EMA)
+	case !(c.PseudoWeight >= 0 && c.PseudoWeight < 1):
+		return fmt.Errorf("pseudo-label weight %g: want it in (0, 1), below a true label's 1 (0: the default, %g)",
+			c.PseudoWeight, DefaultPseudoWeight)
+	case slices.Contains(c.PseudoLabels, ""):
+		return fmt.Errorf("pseudo-label teachers %q: an empty path", c.PseudoLabels)
+	case !(c.HeatmapLoss >= 0) || math.IsInf(c.HeatmapLoss, 0):
+		return fmt.Errorf("heatmap loss weight %g: want a number >= 0 (0: none)", c.HeatmapLoss)
 	case c.Out == "":
 		return fmt.Errorf("no output model path")
 	case atomicfile.IsStdout(c.Out):
@@ -215,4 +250,13 @@ func (c *Config) trajectoryMismatch(ck *Config) string {
 		}
 	}
 	return ""
+}
+
+// HoldoutSeed returns the seed of the run's split of the faces into
+// training and hold-out parts: SplitSeed, or Seed when SplitSeed is 0.
+func (c *Config) HoldoutSeed() int64 {
+	if c.SplitSeed != 0 {
+		return c.SplitSeed
+	}
+	return c.Seed
 }

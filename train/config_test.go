@@ -35,6 +35,17 @@ func TestConfigValidate(t *testing.T) {
 		{"hold-out of one", func(c *Config) { c.Holdout = 1 }, "hold-out fraction 1"},
 		{"no output", func(c *Config) { c.Out = "" }, "no output model path"},
 		{"negative clip", func(c *Config) { c.ClipNorm = -1 }, "clip norm"},
+		{"EMA", func(c *Config) { c.EMA = 0.999 }, ""},
+		{"EMA of 1", func(c *Config) { c.EMA = 1 }, "EMA decay 1"},
+		{"negative EMA", func(c *Config) { c.EMA = -0.5 }, "EMA decay -0.5"},
+		{"NaN EMA", func(c *Config) { c.EMA = math.NaN() }, "EMA decay NaN"},
+		{"pseudo-labels", func(c *Config) { c.PseudoLabels, c.PseudoWeight = []string{"a.pt", "b.pt"}, 0.3 }, ""},
+		{"pseudo weight of 1", func(c *Config) { c.PseudoLabels, c.PseudoWeight = []string{"a.pt"}, 1 }, "pseudo-label weight 1"},
+		{"negative pseudo weight", func(c *Config) { c.PseudoLabels, c.PseudoWeight = []string{"a.pt"}, -0.1 }, "pseudo-label weight -0.1"},
+		{"empty teacher", func(c *Config) { c.PseudoLabels = []string{"a.pt", ""} }, "an empty path"},
+		{"heatmap loss", func(c *Config) { c.HeatmapLoss = 0.1 }, ""},
+		{"negative heatmap loss", func(c *Config) { c.HeatmapLoss = -1 }, "heatmap loss weight -1"},
+		{"infinite heatmap loss", func(c *Config) { c.HeatmapLoss = math.Inf(1) }, "heatmap loss weight +Inf"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -64,7 +64,7 @@ func stepRunner(t *testing.T, cfg Config, m models.Model, dev torch.Device, set 
 	if r.sched, err = newSchedule(&r.cfg, r.steps); err != nil {
 		t.Fatal(err)
 	}
-	r.train = newFaces(set, dev)
+	r.train = newFaces(set, dev, nil, 0)
 	return r
 }
 

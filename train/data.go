@@ -18,20 +18,29 @@ type faces struct {
 	n      int
 	images *torch.Tensor // uint8 [N, 1, 96, 96]
 	coords *torch.Tensor // float32 [N, 30], normalised: (c - CoordCentre) / CoordScale; 0 where missing
-	mask   *torch.Tensor // float32 [N, 30]: 1 where the coordinate is present, else 0
-	dev    torch.Device
+	// mask is float32 [N, 30]: each coordinate's weight in the loss, 1
+	// for a true label, the pseudo-label weight for a pseudo-label and 0
+	// where the coordinate is missing.
+	mask *torch.Tensor
+	dev  torch.Device
 }
 
-// newFaces copies s to dev. Call it outside any torch.Scope: the tensors
-// live until Free.
-func newFaces(s *dataset.Set, dev torch.Device) *faces {
+// newFaces copies s to dev, with the pseudo-labels pseudo (pixels, one
+// per coordinate of s; nil for none) where s lacks a coordinate, weighing
+// pseudoWeight. Call it outside any torch.Scope: the tensors live until
+// Free.
+func newFaces(s *dataset.Set, dev torch.Device, pseudo []float32, pseudoWeight float32) *faces {
 	n := s.Len()
 	coords := make([]float32, len(s.Coords))
 	mask := make([]float32, len(s.Mask))
 	for i, ok := range s.Mask {
-		if ok {
+		switch {
+		case ok:
 			coords[i] = (s.Coords[i] - CoordCentre) / CoordScale
 			mask[i] = 1
+		case pseudo != nil:
+			coords[i] = (pseudo[i] - CoordCentre) / CoordScale
+			mask[i] = pseudoWeight
 		}
 	}
 	onDevice := func(t *torch.Tensor) *torch.Tensor {

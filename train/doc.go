@@ -10,6 +10,13 @@
 // and saves a checkpoint; at the end it saves the best model with
 // models.Save. Evaluate scores a model on any faces with keypoints.
 //
+// Config.EMA keeps an exponential moving average of the weights beside
+// them (ema.go), scores it too after every epoch, and saves whichever of
+// the two scored best. Config.PseudoLabels fills the training part's
+// missing keypoints with teacher models' predictions, weighted below true
+// labels in the loss, after checking that no teacher trained on this
+// run's hold-out faces (pseudo.go).
+//
 // # Reproducibility
 //
 // Every random choice derives from Config.Seed: the split, the initial

@@ -37,6 +37,13 @@ func Evaluate(m models.Model, s *dataset.Set) (Evaluation, error) {
 	}); err != nil {
 		return Evaluation{}, fmt.Errorf("evaluate: %w", err)
 	}
+	return EvaluationOf(pred, s), nil
+}
+
+// EvaluationOf scores predictions (pixels, 30 per face) of the faces of s
+// against their keypoints, as Evaluate scores a model's: for a baseline
+// or an ensemble's own predictions.
+func EvaluationOf(pred []float32, s *dataset.Set) Evaluation {
 	ev := Evaluation{
 		Faces:       s.Len(),
 		RMSE:        dataset.RMSE(pred, s.Coords, s.Mask),
@@ -51,5 +58,5 @@ func Evaluate(m models.Model, s *dataset.Set) (Evaluation, error) {
 			}
 		}
 	}
-	return ev, nil
+	return ev
 }

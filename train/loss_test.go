@@ -1,9 +1,12 @@
 package train
 
 import (
+	"context"
 	"math"
 	"testing"
 
+	"github.com/fkd-project/fkd/dataset/synth"
+	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/torch"
 )
 
@@ -87,6 +90,90 @@ func TestMaskedLossGradientSkipsMissing(t *testing.T) {
 	}
 }
 
+// TestMaskedLossWeights: a mask of weights gives the weighted mean, and
+// each coordinate's gradient scales with its weight.
+func TestMaskedLossWeights(t *testing.T) {
+	pred := []float32{0.2, -0.1, 0.4, 0.3}
+	target := []float32{0, 0, 0, 5}
+	tests := []struct {
+		name string
+		w    []float32
+	}{
+		{"ones", []float32{1, 1, 1, 0}},
+		{"half", []float32{1, 0.5, 0.5, 0}},
+		{"quarter", []float32{0.25, 1, 0.25, 0}},
+		{"only pseudo", []float32{0.5, 0, 0, 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			torch.WithScope(func() {
+				p := torch.FromFloat32(pred, 1, 4).SetRequiresGrad(true)
+				loss := MaskedLoss(MSE, p, torch.FromFloat32(target, 1, 4), torch.FromFloat32(tt.w, 1, 4))
+				var num, den float64
+				for i, w := range tt.w {
+					d := float64(pred[i] - target[i])
+					num += float64(w) * d * d
+					den += float64(w)
+				}
+				if got := loss.Item(); math.Abs(got-num/den) > 1e-6 {
+					t.Errorf("loss %.7g, want %.7g", got, num/den)
+				}
+				loss.Backward()
+				for i, g := range p.Grad().Float32s() {
+					want := 2 * float64(tt.w[i]) * float64(pred[i]-target[i]) / den
+					if math.Abs(float64(g)-want) > 1e-6 {
+						t.Errorf("gradient %d = %g, want %g", i, g, want)
+					}
+				}
+			})
+		})
+	}
+}
+
+// TestHeatmapLoss checks the expected squared distance on maps worked
+// out by hand (4×4 cells, centres at -0.75, -0.25, 0.25 and 0.75): the
+// weighted mean over x and y of Σ p·(centre - target)² along each axis.
+func TestHeatmapLoss(t *testing.T) {
+	type cell struct {
+		i, j int // row, column
+		p    float32
+	}
+	tests := []struct {
+		name   string
+		cells  []cell // of the one map
+		tx, ty float32
+		mx, my float32 // weights of x and y
+		want   float64
+	}{
+		{"one cell on target", []cell{{1, 2, 1}}, 0.25, -0.25, 1, 1, 0},
+		// x at 0.75 for 0.25: 0.25; y at -0.75 for 0: 0.5625.
+		{"one cell off target", []cell{{0, 3, 1}}, 0.25, 0, 1, 1, (0.25 + 0.5625) / 2},
+		// x half at -0.75, half at 0.75 for 0: 0.5625; y on target.
+		{"two cells across", []cell{{2, 0, 0.5}, {2, 3, 0.5}}, 0, 0.25, 1, 1, 0.5625 / 2},
+		// x a quarter at -0.75, the rest at -0.25, for -0.5: 0.0625; y missing.
+		{"y missing", []cell{{0, 0, 0.25}, {3, 1, 0.75}}, -0.5, 0.9, 1, 0, 0.0625},
+		// x at -0.25 for 0.25: 0.25, weighing 0.5; y on target.
+		{"x weighs half", []cell{{1, 1, 1}}, 0.25, -0.25, 0.5, 1, 0.5 * 0.25 / 1.5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			maps := make([]float32, 16)
+			for _, c := range tt.cells {
+				maps[c.i*4+c.j] = c.p
+			}
+			var got float64
+			torch.WithScope(func() {
+				got = HeatmapLoss(torch.FromFloat32(maps, 1, 1, 4, 4),
+					torch.FromFloat32([]float32{tt.tx, tt.ty}, 1, 2),
+					torch.FromFloat32([]float32{tt.mx, tt.my}, 1, 2)).Item()
+			})
+			if math.Abs(got-tt.want) > 1e-6 {
+				t.Errorf("loss %.7g, want %.7g", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestMaskedLossNothingPresent(t *testing.T) {
 	torch.WithScope(func() {
 		p := torch.FromFloat32([]float32{1, 2}, 1, 2).SetRequiresGrad(true)
@@ -146,5 +233,49 @@ func TestLossConstants(t *testing.T) {
 		if tt.got != tt.want {
 			t.Errorf("%s = %v, want %v", tt.name, tt.got, tt.want)
 		}
+	}
+}
+
+// TestRunHeatmapLoss runs one step, on every training face at once, with
+// a heatmap loss: the epoch's training loss is the coordinate loss plus
+// the weighted heatmap loss of the initial model on those faces.
+func TestRunHeatmapLoss(t *testing.T) {
+	set := synth.Generate(20, 5, synth.Options{PartialFrac: 0.5})
+	for _, spec := range []string{"fpnheat:width=4,channels=8,dropout=0", "fpnheat:width=4,channels=8,dropout=0,maps=48"} {
+		t.Run(spec, func(t *testing.T) {
+			c := smallConfig(t.TempDir())
+			c.Model, c.Epochs, c.Warmup, c.Batch, c.HeatmapLoss = spec, 1, 0, 16, 0.25
+			res, err := Run(context.Background(), c, set, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Model.Store().Free()
+			if res.Train.Len() != c.Batch {
+				t.Fatalf("test set-up: %d training faces, want one batch of %d", res.Train.Len(), c.Batch)
+			}
+			s, _ := models.ParseSpec(spec)
+			torch.ManualSeed(initSeed(c.Seed))
+			m, err := models.New(s, torch.CPU)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Store().Free()
+			f := newFaces(res.Train, torch.CPU, nil, 0)
+			defer f.Free()
+			var coord, heat float64
+			torch.WithScope(func() {
+				x, y, mask := f.batch(epochOrder(c.Seed, 0, f.n))
+				pred, maps, ok := models.Heatmaps(m, x)
+				if !ok {
+					t.Fatal("no heatmaps")
+				}
+				coord = MaskedLoss(c.Loss, pred, y, mask).Item()
+				heat = HeatmapLoss(maps, y, mask).Item()
+			})
+			want := coord + c.HeatmapLoss*heat
+			if got := res.History[0].TrainLoss; math.Abs(got-want) > 1e-5*want {
+				t.Errorf("training loss %.7g, want %.7g (coordinates %.7g, heatmaps %.7g)", got, want, coord, heat)
+			}
+		})
 	}
 }

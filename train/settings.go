@@ -1,6 +1,9 @@
 package train
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // SettingKind says what a training setting changes.
 type SettingKind int
@@ -51,6 +54,7 @@ var Settings = []Setting{
 	{"loss", "loss", Learnt, true, func(c *Config) any { return c.Loss }, func(c *Config) string { return string(c.Loss) }},
 	{"patience", "patience", Tunable, true, func(c *Config) any { return c.Patience }, func(c *Config) string { return strconv.Itoa(c.Patience) }},
 	{"seed", "seed", Learnt, true, func(c *Config) any { return c.Seed }, func(c *Config) string { return strconv.FormatInt(c.Seed, 10) }},
+	{"split_seed", "split-seed", Learnt, true, func(c *Config) any { return c.HoldoutSeed() }, func(c *Config) string { return strconv.FormatInt(c.SplitSeed, 10) }},
 	{"device", "device", Placement, false, func(c *Config) any { return c.Device }, func(c *Config) string { return c.Device }},
 	{"threads", "threads", Placement, false, func(c *Config) any { return c.Threads }, func(c *Config) string { return strconv.Itoa(c.Threads) }},
 	{"amp", "amp", Tunable, true, func(c *Config) any { return c.AMP }, func(c *Config) string { return c.AMP }},
@@ -58,6 +62,12 @@ var Settings = []Setting{
 	{"augment", "augment", Learnt, true, func(c *Config) any { return c.augmentString() }, func(c *Config) string { return c.Augment }},
 	{"holdout", "holdout", Learnt, true, func(c *Config) any { return c.Holdout }, func(c *Config) string { return formatFloat(c.Holdout) }},
 	{"drop_outliers", "drop-outliers", Learnt, true, func(c *Config) any { return c.DropOutliers }, func(c *Config) string { return strconv.FormatBool(c.DropOutliers) }},
+	{"ema", "ema", Learnt, true, func(c *Config) any { return c.EMA }, func(c *Config) string { return formatFloat(c.EMA) }},
+	{"pseudo_labels", "pseudo-labels", Learnt, true, func(c *Config) any { return strings.Join(c.PseudoLabels, ",") },
+		func(c *Config) string { return strings.Join(c.PseudoLabels, ",") }},
+	// Without teachers the weight is no setting at all.
+	{"pseudo_weight", "pseudo-weight", Learnt, true, func(c *Config) any { return c.pseudoWeight() }, func(c *Config) string { return formatFloat(c.PseudoWeight) }},
+	{"heatmap_loss", "heatmap-loss", Learnt, true, func(c *Config) any { return c.HeatmapLoss }, func(c *Config) string { return formatFloat(c.HeatmapLoss) }},
 	{"checkpoint", "checkpoint", Placement, false, func(c *Config) any { return c.Checkpoint }, func(c *Config) string { return c.Checkpoint }},
 	// A resumed run writes its model where the interrupted one would have.
 	{"out", "out", Placement, true, func(c *Config) any { return c.Out }, func(c *Config) string { return c.Out }},

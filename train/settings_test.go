@@ -37,10 +37,13 @@ func TestSettingsClassifyEveryField(t *testing.T) {
 // and Learnt settings make trajectoryMismatch name them.
 func TestSettingsValues(t *testing.T) {
 	base := DefaultConfig()
+	// With a teacher, so that the pseudo-label weight counts.
+	base.PseudoLabels = []string{"t.pt"}
 	changed := Config{
 		Model: "fpn", Epochs: 7, Batch: 5, LR: 0.5, Optimizer: "sgd", WeightDecay: 0.25, Schedule: "step",
 		Warmup: 2, StepSize: 3, StepGamma: 0.5, Loss: Huber, Patience: 4, Seed: 9, Device: "cpu", Threads: 3,
-		AMP: "bf16", ClipNorm: 2, Augment: "flip", Holdout: 0.3, DropOutliers: true, Checkpoint: "c", Out: "o",
+		AMP: "bf16", ClipNorm: 2, Augment: "flip", Holdout: 0.3, SplitSeed: 5, DropOutliers: true, EMA: 0.99,
+		PseudoLabels: []string{"u.pt", "v.pt"}, PseudoWeight: 0.25, HeatmapLoss: 0.1, Checkpoint: "c", Out: "o",
 	}
 	for _, s := range Settings {
 		if reflect.DeepEqual(s.Value(&base), s.Value(&changed)) || s.FlagValue(&base) == s.FlagValue(&changed) {
@@ -66,4 +69,29 @@ func fieldIndex(t *testing.T, key string) []int {
 	}
 	t.Fatalf("no field %q", key)
 	return nil
+}
+
+// TestPseudoWeightWithoutTeachers: without teachers the pseudo-label
+// weight is no setting (a run does not differ by it), and 0 is the
+// default weight.
+func TestPseudoWeightWithoutTeachers(t *testing.T) {
+	tests := []struct {
+		name     string
+		a, b     Config
+		mismatch bool
+	}{
+		{"no teachers", Config{PseudoWeight: 0.3}, Config{}, false},
+		{"default", Config{PseudoLabels: []string{"t"}, PseudoWeight: DefaultPseudoWeight}, Config{PseudoLabels: []string{"t"}}, false},
+		{"teachers", Config{PseudoLabels: []string{"t"}, PseudoWeight: 0.3}, Config{PseudoLabels: []string{"t"}}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := DefaultConfig(), DefaultConfig()
+			a.PseudoLabels, a.PseudoWeight = tt.a.PseudoLabels, tt.a.PseudoWeight
+			b.PseudoLabels, b.PseudoWeight = tt.b.PseudoLabels, tt.b.PseudoWeight
+			if got := a.trajectoryMismatch(&b); (got != "") != tt.mismatch {
+				t.Errorf("trajectoryMismatch = %q, want a mismatch: %v", got, tt.mismatch)
+			}
+		})
+	}
 }

@@ -67,12 +67,16 @@ type StepInfo struct {
 type Result struct {
 	// Model holds the weights of the best epoch by hold-out RMSE (the
 	// last epoch's without a hold-out part), in evaluation mode; it has
-	// been saved to Config.Out with Meta. The caller owns it.
+	// been saved to Config.Out with Meta. With Config.EMA they are the
+	// epoch's weights or their moving average, whichever scored better
+	// (BestWeights); without a hold-out part, the average. The caller
+	// owns it.
 	Model             models.Model
 	Meta              models.Meta
 	History           []EpochStats
 	BestEpoch         int     // from 1; 0 without a hold-out part
 	BestHoldoutRMSEPx float64 // NaN without a hold-out part
+	BestWeights       string  // WeightsRaw or WeightsEMA: which weights Model holds
 	Stopped           string  // why training ended
 	// Train and Holdout are the two parts of the data (Holdout nil
 	// without one), their images copied back from the device at the end.
@@ -167,6 +171,16 @@ const (
 	ExtraStopped    = "train.stopped"              // why training ended
 	ExtraAMP        = "train.amp"                  // mixed precision asked for, and what came of it
 	ExtraDropped    = "train.dropped_outliers"     // faces left out as outliers (with Config.DropOutliers)
+	ExtraData       = "train.data"                 // fingerprint of the data the run was given (before its split)
+	ExtraWeights    = "train.best_weights"         // WeightsRaw or WeightsEMA: which weights were saved
+	ExtraPseudo     = "train.pseudo_coords"        // coordinates pseudo-labelled (with Config.PseudoLabels)
+)
+
+// Which weights a model holds: those trained, or their exponential moving
+// average (Config.EMA).
+const (
+	WeightsRaw = "raw"
+	WeightsEMA = "ema"
 )
 
 // Run trains the model cfg describes on the faces of data, which must
@@ -243,22 +257,43 @@ func Run(ctx context.Context, cfg Config, data *dataset.Set, o Options) (*Result
 	} else if old, err := ReadCheckpoint(r.ckptPath); err == nil && old.Progress.Stopped == "" {
 		fmt.Fprintf(r.log, "note: starting afresh; the unfinished run's checkpoint %s will be replaced (resume it instead to continue)\n", r.ckptPath)
 	}
+	if len(cfg.PseudoLabels) > 0 {
+		// Before the model is initialised: loading a teacher draws from
+		// LibTorch's generator.
+		if ck != nil {
+			r.pseudo, err = readPseudo(ck.Path, len(r.trainSet.Coords))
+		} else {
+			r.pseudo, err = r.pseudoLabels(data)
+		}
+		if err != nil {
+			return nil, err
+		}
+		r.pseudoStats = pseudoStats(&r.cfg, r.trainSet)
+	}
 
 	torch.ManualSeed(initSeed(cfg.Seed))
 	if r.model, err = models.New(spec, dev); err != nil {
 		return nil, err
 	}
 	defer r.free()
+	if cfg.EMA > 0 {
+		if r.ema, err = newWeightAverage(r.model, cfg.EMA, dev); err != nil {
+			return nil, err
+		}
+	}
 	if r.opt, err = newOptimizer(&r.cfg, r.model.Store().Trainable()); err != nil {
 		return nil, err
+	}
+	if cfg.HeatmapLoss > 0 && !models.HasHeatmaps(r.model) {
+		return nil, fmt.Errorf("a heatmap loss needs a model that reads its keypoints off heatmaps (fpnheat, fpn:head=heatmap); %s has none", spec)
 	}
 	r.steps = stepsPerEpoch(r.trainSet.Len(), cfg.Batch)
 	if r.sched, err = newSchedule(&r.cfg, r.steps); err != nil {
 		return nil, err
 	}
-	r.train = newFaces(r.trainSet, dev)
+	r.train = newFaces(r.trainSet, dev, r.pseudo, float32(r.cfg.pseudoWeight()))
 	if r.holdSet != nil {
-		r.hold = newFaces(r.holdSet, dev)
+		r.hold = newFaces(r.holdSet, dev, nil, 0)
 	}
 	r.dropImages()
 	if ck != nil {
@@ -290,6 +325,13 @@ func Run(ctx context.Context, cfg Config, data *dataset.Set, o Options) (*Result
 	r.logDropped()
 	fmt.Fprintf(r.log, "training %s (%d parameters, %.1f MMAC per face) on %s: %d faces, %d held out; %d steps of %d per epoch\n",
 		r.model.Spec(), params, float64(macs)/1e6, dev, r.train.n, r.holdLen(), r.steps, cfg.Batch)
+	if p := r.pseudoStats; p != nil {
+		fmt.Fprintf(r.log, "pseudo-labels from %d teacher(s): %d coordinates of %d training faces, weight %g\n",
+			len(p.Teachers), p.Coords, p.Faces, p.Weight)
+	}
+	if r.ema != nil {
+		fmt.Fprintf(r.log, "keeping an exponential moving average of the weights, decay %g; each epoch scores both\n", cfg.EMA)
+	}
 
 	if err := r.loop(ctx); err != nil {
 		return nil, err
@@ -314,6 +356,7 @@ type runner struct {
 	trainSet, holdSet *dataset.Set
 	train, hold       *faces
 	model             models.Model
+	ema               *weightAverage // nil without Config.EMA
 	opt               optim.Optimizer
 	sched             schedule
 	steps             int       // per epoch
@@ -322,6 +365,9 @@ type runner struct {
 	handedOver        bool      // whether the model went to the caller in a Result
 	meanRMSE          float64   // hold-out RMSE of the mean baseline, px; NaN without a hold-out part
 	dropped           []DroppedFace
+	holdRows          []int             // the hold-out part's faces, by row of the data given to Run
+	pseudo            []float32         // pseudo-labels of the training part, px, 0 where a true label is; nil without
+	pseudoStats       *PseudoLabelStats // nil without pseudo-labels
 
 	// The epoch's running sums on the device (sums.go), and when and at
 	// how many faces they were last read.
@@ -396,7 +442,7 @@ func (r *runner) split(data *dataset.Set) error {
 		}
 		r.trainSet = data.Subset(keep(all))
 	default:
-		tr, ho := dataset.Split(data, r.cfg.Holdout, r.cfg.Seed)
+		tr, ho := dataset.Split(data, r.cfg.Holdout, r.cfg.HoldoutSeed())
 		if len(ho) == 0 {
 			return fmt.Errorf("a hold-out fraction of %g of %d faces holds out none", r.cfg.Holdout, data.Len())
 		}
@@ -411,6 +457,7 @@ func (r *runner) split(data *dataset.Set) error {
 			return fmt.Errorf("every hold-out face is an outlier (--drop-outliers); hold out a larger fraction")
 		}
 		r.trainSet, r.holdSet = data.Subset(keep(tr)), data.Subset(ho)
+		r.holdRows = ho
 	}
 	if r.trainSet.Len() < 2 {
 		return fmt.Errorf("%d faces to train on: want at least 2", r.trainSet.Len())
@@ -515,6 +562,7 @@ func (r *runner) free() {
 	if r.best != nil {
 		r.best.Free()
 	}
+	r.ema.Free()
 	r.sums.Free()
 	if r.model != nil && !r.handedOver {
 		r.model.Store().Free()
@@ -602,14 +650,25 @@ func closeBar(bar *progressbar.ProgressBar) {
 // trainStep runs one optimiser step on the faces at idx and adds its
 // figures to the epoch's running sums.
 // forward runs the model on a training batch, under autocast when mixed
-// precision is on, and returns float32 predictions.
-func (r *runner) forward(x *torch.Tensor) *torch.Tensor {
-	if r.amp == nil {
-		return r.model.Forward(x)
+// precision is on, and returns float32 predictions, and with
+// Config.HeatmapLoss the heatmaps they were read from (else nil).
+func (r *runner) forward(x *torch.Tensor) (pred, maps *torch.Tensor) {
+	run := func() {
+		if r.cfg.HeatmapLoss > 0 {
+			pred, maps, _ = models.Heatmaps(r.model, x)
+		} else {
+			pred = r.model.Forward(x)
+		}
 	}
-	var pred *torch.Tensor
-	torch.Autocast(r.dev, r.amp.dtype, func() { pred = r.model.Forward(x) })
-	return pred.ToDType(torch.Float32)
+	if r.amp == nil {
+		run()
+		return pred, maps
+	}
+	torch.Autocast(r.dev, r.amp.dtype, run)
+	if maps != nil {
+		maps = maps.ToDType(torch.Float32)
+	}
+	return pred.ToDType(torch.Float32), maps
 }
 
 func (r *runner) trainStep(idx []int64) error {
@@ -621,10 +680,19 @@ func (r *runner) trainStep(idx []int64) error {
 		if !r.augment.IsZero() {
 			x, y, mask = augment.Apply(x, y, mask, r.augment)
 		}
-		pred := r.forward(x)
+		pred, maps := r.forward(x)
 		loss := MaskedLoss(r.cfg.Loss, pred, y, mask)
-		sse := pred.Detach().Sub(y).Square().Mul(mask).Sum()
-		r.addStep(loss, sse, mask.Sum(), len(idx), r.step+1)
+		if maps != nil {
+			loss = loss.Add(HeatmapLoss(maps, y, mask).MulScalar(r.cfg.HeatmapLoss))
+		}
+		// The training RMSE is over the true labels, which weigh 1;
+		// pseudo-labels weigh less.
+		labelled := mask
+		if r.pseudo != nil {
+			labelled = mask.EqScalar(1).ToDType(torch.Float32)
+		}
+		sse := pred.Detach().Sub(y).Square().Mul(labelled).Sum()
+		r.addStep(loss, sse, labelled.Sum(), len(idx), r.step+1)
 		if err := r.sched.apply(r.opt, r.global); err != nil {
 			panic(&torch.Error{Op: "schedule", Msg: err.Error()})
 		}
@@ -643,6 +711,9 @@ func (r *runner) trainStep(idx []int64) error {
 		}
 		r.opt.Step()
 		r.opt.ZeroGrad()
+		if r.ema != nil {
+			r.ema.update(r.global)
+		}
 	})
 	if err != nil {
 		return fmt.Errorf("epoch %d step %d: %w", r.epoch+1, r.step+1, err)
@@ -721,18 +792,26 @@ func (r *runner) endEpoch(start time.Time) error {
 	if err := r.checkFinite(); err != nil {
 		return err
 	}
-	holdLoss, holdRMSE, err := r.evaluate()
+	holdLoss, holdRMSE, err := r.evaluate(r.model)
 	if err != nil {
 		return fmt.Errorf("epoch %d: hold-out evaluation: %w", r.epoch+1, err)
 	}
+	emaLoss, emaRMSE := math.NaN(), math.NaN()
+	if r.ema != nil {
+		if emaLoss, emaRMSE, err = r.evaluate(r.ema.model); err != nil {
+			return fmt.Errorf("epoch %d: hold-out evaluation of the weights' average: %w", r.epoch+1, err)
+		}
+	}
 	e := EpochStats{
-		Epoch:         r.epoch + 1,
-		TrainLoss:     r.running.LossSum / float64(r.running.Faces),
-		TrainRMSEPx:   math.Sqrt(r.running.SSE/math.Max(r.running.Coords, 1)) * CoordScale,
-		HoldoutLoss:   holdLoss,
-		HoldoutRMSEPx: holdRMSE,
-		LR:            r.sched.lr.LR(r.global - 1),
-		Seconds:       r.running.Seconds + time.Since(start).Seconds(),
+		Epoch:            r.epoch + 1,
+		TrainLoss:        r.running.LossSum / float64(r.running.Faces),
+		TrainRMSEPx:      math.Sqrt(r.running.SSE/math.Max(r.running.Coords, 1)) * CoordScale,
+		HoldoutLoss:      holdLoss,
+		HoldoutRMSEPx:    holdRMSE,
+		EMAHoldoutLoss:   emaLoss,
+		EMAHoldoutRMSEPx: emaRMSE,
+		LR:               r.sched.lr.LR(r.global - 1),
+		Seconds:          r.running.Seconds + time.Since(start).Seconds(),
 	}
 	r.history = append(r.history, e)
 	r.epoch++
@@ -741,11 +820,20 @@ func (r *runner) endEpoch(start time.Time) error {
 
 	note := ""
 	if r.hold != nil {
-		if r.top.observe(e.Epoch, holdRMSE) {
+		// The epoch's better weights, raw or averaged, compete for best.
+		rmse, weights, useEMA := holdRMSE, r.model.Store(), false
+		if r.ema != nil && !math.IsNaN(emaRMSE) && (math.IsNaN(holdRMSE) || emaRMSE < holdRMSE) {
+			rmse, weights, useEMA = emaRMSE, r.ema.model.Store(), true
+		}
+		if r.top.observe(e.Epoch, rmse) {
+			r.top.ema = useEMA
 			note = " (best)"
+			if useEMA {
+				note = " (best: the average)"
+			}
 			if r.best == nil {
-				r.best = r.model.Store().Clone(r.dev)
-			} else if err := r.best.CopyFrom(r.model.Store()); err != nil {
+				r.best = weights.Clone(r.dev)
+			} else if err := r.best.CopyFrom(weights); err != nil {
 				return fmt.Errorf("keep the best model: %w", err)
 			}
 		}
@@ -771,15 +859,16 @@ func (r *runner) endEpoch(start time.Time) error {
 	return nil
 }
 
-// evaluate returns the loss and the RMSE in pixels over the hold-out
+// evaluate returns the loss and the RMSE in pixels of m over the hold-out
 // part, in evaluation mode; NaN for both without one.
-func (r *runner) evaluate() (loss, rmsePx float64, err error) {
+func (r *runner) evaluate(m models.Model) (loss, rmsePx float64, err error) {
 	if r.hold == nil {
 		return math.NaN(), math.NaN(), nil
 	}
-	store := r.model.Store()
+	store := m.Store()
+	wasTraining := store.Training()
 	store.Eval()
-	defer store.Train()
+	defer store.SetTraining(wasTraining)
 	n := r.hold.n
 	batch := max(r.cfg.Batch, 128)
 	var pred []float32
@@ -794,7 +883,7 @@ func (r *runner) evaluate() (loss, rmsePx float64, err error) {
 				for lo := 0; lo < n; lo += batch {
 					torch.WithScope(func() {
 						x, y, mask := r.hold.batch(span(lo, min(batch, n-lo)))
-						p := r.model.Forward(x)
+						p := m.Forward(x)
 						l := MaskedLoss(r.cfg.Loss, p, y, mask)
 						c := mask.Sum()
 						sums.AddInPlace(torch.Stack([]*torch.Tensor{l.Mul(c), c}, 0).ToDType(torch.Float64))
@@ -824,10 +913,11 @@ func toPixels(c []float32) {
 func (r *runner) writeHistory() error {
 	h := &History{
 		Config: r.cfg, BestEpoch: r.top.epoch, Stopped: r.stopped, Epochs: r.history,
-		MeanHoldoutRMSEPx: finite(r.meanRMSE), DroppedOutliers: r.dropped,
+		MeanHoldoutRMSEPx: finite(r.meanRMSE), DroppedOutliers: r.dropped, PseudoLabels: r.pseudoStats,
 	}
 	if r.top.epoch > 0 {
 		h.BestHoldoutRMSEPx = finite(r.top.rmse)
+		h.BestWeights = r.top.weights()
 	}
 	if err := os.MkdirAll(filepath.Dir(r.cfg.HistoryPath()), 0o755); err != nil {
 		return fmt.Errorf("write history: %w", err)
@@ -847,7 +937,7 @@ func (r *runner) finish() (*Result, error) {
 	}
 	res := &Result{
 		Model: r.model, Meta: meta, History: r.history,
-		BestEpoch: r.top.epoch, BestHoldoutRMSEPx: math.NaN(), Stopped: r.stopped,
+		BestEpoch: r.top.epoch, BestHoldoutRMSEPx: math.NaN(), BestWeights: r.savedWeights(), Stopped: r.stopped,
 		Train: withImages(r.trainSet, r.train), Holdout: withImages(r.holdSet, r.hold),
 		MeanHoldoutRMSEPx: r.meanRMSE, Dropped: r.dropped,
 	}
@@ -862,12 +952,31 @@ func (r *runner) finish() (*Result, error) {
 	return res, nil
 }
 
+// savedWeights says which weights saveModel saves: the best epoch's raw
+// or averaged weights; without a hold-out part to choose by, the last
+// epoch's average when there is one (it was asked for), else its raw
+// weights.
+func (r *runner) savedWeights() string {
+	switch {
+	case r.best != nil:
+		return r.top.weights()
+	case r.ema != nil:
+		return WeightsEMA
+	}
+	return WeightsRaw
+}
+
 // saveModel puts the best weights into the model, in evaluation mode, and
 // saves it to Config.Out with stopped as the reason training ended.
 func (r *runner) saveModel(stopped string) (models.Meta, error) {
-	if r.best != nil {
+	switch {
+	case r.best != nil:
 		if err := r.model.Store().CopyFrom(r.best); err != nil {
 			return models.Meta{}, fmt.Errorf("restore the best model: %w", err)
+		}
+	case r.ema != nil:
+		if err := r.model.Store().CopyFrom(r.ema.model.Store()); err != nil {
+			return models.Meta{}, fmt.Errorf("take the weights' average: %w", err)
 		}
 	}
 	r.model.Store().Eval()
@@ -885,17 +994,22 @@ func (r *runner) saveModel(stopped string) (models.Meta, error) {
 		Extra: map[string]string{
 			ExtraConfig:     string(cfgJSON),
 			ExtraHoldout:    strconv.FormatFloat(r.cfg.Holdout, 'g', -1, 64),
-			ExtraSeed:       strconv.FormatInt(r.cfg.Seed, 10),
+			ExtraSeed:       strconv.FormatInt(r.cfg.HoldoutSeed(), 10),
 			ExtraBestEpoch:  strconv.Itoa(r.top.epoch),
 			ExtraBestRMSE:   "",
 			ExtraEpochs:     strconv.Itoa(r.epoch),
 			ExtraTrainFaces: strconv.Itoa(r.train.n),
 			ExtraHoldFaces:  strconv.Itoa(r.holdLen()),
 			ExtraStopped:    stopped,
+			ExtraData:       r.dataID,
+			ExtraWeights:    r.savedWeights(),
 		},
 	}
 	if r.cfg.DropOutliers {
 		meta.Extra[ExtraDropped] = strconv.Itoa(len(r.dropped))
+	}
+	if r.pseudoStats != nil {
+		meta.Extra[ExtraPseudo] = strconv.Itoa(r.pseudoStats.Coords)
 	}
 	if r.top.epoch > 0 {
 		meta.Extra[ExtraBestRMSE] = strconv.FormatFloat(r.top.rmse, 'g', -1, 64)
@@ -918,6 +1032,15 @@ type bestSoFar struct {
 	epoch int     // from 1; 0 before any epoch was scored
 	rmse  float64 // meaningful when epoch > 0
 	since int     // epochs scored since the best one
+	ema   bool    // whether the best were the weights' moving average (Config.EMA)
+}
+
+// weights is WeightsEMA or WeightsRaw: the kind of the best weights.
+func (b *bestSoFar) weights() string {
+	if b.ema {
+		return WeightsEMA
+	}
+	return WeightsRaw
 }
 
 // observe records the hold-out RMSE of an epoch and reports whether it is

@@ -127,7 +127,8 @@ func sameHistory(a, b []EpochStats) bool {
 		x, y := a[i], b[i]
 		eq := func(p, q float64) bool { return p == q || math.IsNaN(p) && math.IsNaN(q) }
 		if x.Epoch != y.Epoch || !eq(x.TrainLoss, y.TrainLoss) || !eq(x.TrainRMSEPx, y.TrainRMSEPx) ||
-			!eq(x.HoldoutLoss, y.HoldoutLoss) || !eq(x.HoldoutRMSEPx, y.HoldoutRMSEPx) || x.LR != y.LR {
+			!eq(x.HoldoutLoss, y.HoldoutLoss) || !eq(x.HoldoutRMSEPx, y.HoldoutRMSEPx) ||
+			!eq(x.EMAHoldoutLoss, y.EMAHoldoutLoss) || !eq(x.EMAHoldoutRMSEPx, y.EMAHoldoutRMSEPx) || x.LR != y.LR {
 			return false
 		}
 	}
@@ -136,11 +137,36 @@ func sameHistory(a, b []EpochStats) bool {
 
 func TestResumeMatchesUninterrupted(t *testing.T) {
 	// Faces with gaps, dropout on, warm-up then cosine, clipping: every
-	// source of randomness and state a resume has to restore.
+	// source of randomness and state a resume has to restore; then the
+	// same with a moving average of the weights, and with pseudo-labels
+	// too.
 	set := synth.Generate(40, 3, synth.Options{PartialFrac: 0.5})
-	ctx := context.Background()
+	teacher := trainTeacher(t, set, "cnn3:width=4")
+	tests := []struct {
+		name   string
+		change func(c *Config)
+	}{
+		{"plain", func(*Config) {}},
+		{"EMA", func(c *Config) { c.EMA = 0.9 }},
+		{"EMA and pseudo-labels", func(c *Config) { c.EMA, c.PseudoLabels, c.PseudoWeight = 0.8, []string{teacher}, 0.3 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			whole := smallConfig(t.TempDir())
+			tt.change(&whole)
+			parts := smallConfig(t.TempDir())
+			tt.change(&parts)
+			resumeMatches(t, set, whole, parts)
+		})
+	}
+}
 
-	whole := smallConfig(t.TempDir())
+// resumeMatches runs whole straight through and parts interrupted twice
+// and resumed, and checks that both end with the same history, model and
+// checkpoint, bit for bit.
+func resumeMatches(t *testing.T, set *dataset.Set, whole, parts Config) {
+	t.Helper()
+	ctx := context.Background()
 	want, err := Run(ctx, whole, set, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -153,7 +179,6 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 
 	// Interrupt in the middle of epoch 2, then right at the end of it
 	// (the run finishes the epoch and stops before epoch 3).
-	parts := smallConfig(t.TempDir())
 	var interrupts []*InterruptedError
 	for _, stopAt := range []int{steps + 2, 2 * steps, -1} {
 		runCtx, cancel := context.WithCancel(ctx)
@@ -172,8 +197,9 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 			if !sameHistory(withoutTimes(res.History), withoutTimes(want.History)) {
 				t.Errorf("history after resuming:\n%v\nwant\n%v", res.History, want.History)
 			}
-			if res.BestEpoch != want.BestEpoch || res.BestHoldoutRMSEPx != want.BestHoldoutRMSEPx {
-				t.Errorf("best epoch %d (%v px), want %d (%v px)", res.BestEpoch, res.BestHoldoutRMSEPx, want.BestEpoch, want.BestHoldoutRMSEPx)
+			if res.BestEpoch != want.BestEpoch || res.BestHoldoutRMSEPx != want.BestHoldoutRMSEPx || res.BestWeights != want.BestWeights {
+				t.Errorf("best epoch %d (%v px, %s weights), want %d (%v px, %s)", res.BestEpoch, res.BestHoldoutRMSEPx, res.BestWeights,
+					want.BestEpoch, want.BestHoldoutRMSEPx, want.BestWeights)
 			}
 			res.Model.Store().Free()
 		case !errors.As(err, &ie):
@@ -191,6 +217,14 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	}
 	sameTensors(t, parts.Out, whole.Out)
 	sameTensors(t, parts.CheckpointPath(), whole.CheckpointPath())
+	hw, err1 := ReadHistory(whole.HistoryPath())
+	hp, err2 := ReadHistory(parts.HistoryPath())
+	if err := errors.Join(err1, err2); err != nil {
+		t.Fatal(err)
+	}
+	if hw.BestWeights != hp.BestWeights || !reflect.DeepEqual(hw.PseudoLabels, hp.PseudoLabels) {
+		t.Errorf("resumed history: best weights %q, pseudo-labels %+v; want %q, %+v", hp.BestWeights, hp.PseudoLabels, hw.BestWeights, hw.PseudoLabels)
+	}
 }
 
 func TestResumeRefusals(t *testing.T) {
@@ -409,6 +443,7 @@ func TestRunRejects(t *testing.T) {
 		{"bad spec", func(c *Config) { c.Model = "cnn3:depth=9" }, set, "no option"},
 		{"unknown device", func(c *Config) { c.Device = "tpu" }, set, "device"},
 		{"too few faces", func(c *Config) { c.Holdout = 0.9 }, set, "want at least 2"},
+		{"heatmap loss without heatmaps", func(c *Config) { c.HeatmapLoss = 0.1 }, set, "cnn3:width=8 has none"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -428,24 +463,33 @@ func TestRunRejects(t *testing.T) {
 func TestResultPartsHoldTheFaces(t *testing.T) {
 	set := synth.Generate(24, 5, synth.Options{PartialFrac: 0.5})
 	for _, tc := range []struct {
-		name    string
-		holdout float64
+		name      string
+		holdout   float64
+		splitSeed int64
 	}{
-		{"no hold-out", 0},
-		{"hold-out", 0.25},
+		{"no hold-out", 0, 0},
+		{"hold-out", 0.25, 0},
+		{"hold-out of a split seed", 0.25, 11},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := smallConfig(t.TempDir())
 			cfg.Epochs, cfg.Warmup = 1, 0
-			cfg.Holdout = tc.holdout
+			cfg.Holdout, cfg.SplitSeed = tc.holdout, tc.splitSeed
 			res, err := Run(context.Background(), cfg, set, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			res.Model.Store().Free()
 			want := []*dataset.Set{set, nil}
+			seed := cfg.Seed
+			if tc.splitSeed != 0 {
+				seed = tc.splitSeed
+			}
+			if h, s, _, ok := OwnHoldout(res.Meta); tc.holdout > 0 && (!ok || h != tc.holdout || s != seed) {
+				t.Errorf("the model file records split (%v, %d), want (%v, %d)", h, s, tc.holdout, seed)
+			}
 			if tc.holdout > 0 {
-				tr, ho := dataset.Split(set, tc.holdout, cfg.Seed)
+				tr, ho := dataset.Split(set, tc.holdout, seed)
 				want = []*dataset.Set{set.Subset(tr), set.Subset(ho)}
 			}
 			for i, got := range []*dataset.Set{res.Train, res.Holdout} {

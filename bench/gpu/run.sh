@@ -168,10 +168,14 @@ else
 	mkdir -p bin
 	"$go" build -o bin/libtorch-config ./cmd/libtorch-config || die "building cmd/libtorch-config failed"
 	PYTHON="$python" LIBTORCH="$lt" bin/libtorch-config >bin/libtorch.env || die "no usable LibTorch (LIBTORCH=$lt)"
+	pkg-config --exists opencv4 2>/dev/null || export GOFLAGS="${GOFLAGS:-} -tags=noopencv"
 	(set -a && . ./bin/libtorch.env && set +a && echo "libtorch: $FKD_LIBTORCH_DESC" &&
 		"$go" build -ldflags "$FKD_GO_LDFLAGS" -o bin/fkd ./cmd/fkd) || die "go build failed; see above"
 fi
 [ -f bin/libtorch.env ] || die "make build wrote no bin/libtorch.env"
+# Without OpenCV's development files (a GPU machine with only LibTorch),
+# fkd builds without face detection, as make build does.
+pkg-config --exists opencv4 2>/dev/null || export GOFLAGS="${GOFLAGS:-} -tags=noopencv"
 set -a
 . ./bin/libtorch.env
 set +a

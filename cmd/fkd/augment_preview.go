@@ -1,9 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"image/png"
 	"io"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -12,16 +14,12 @@ import (
 	"github.com/fkd-project/fkd/dataset/synth"
 	"github.com/fkd-project/fkd/internal/atomicfile"
 	"github.com/fkd-project/fkd/plots"
-	"github.com/fkd-project/fkd/torch"
 )
 
 func init() {
-	register(&command{
-		name:    "augment-preview",
+	register(&command{name: "augment-preview", run: runAugmentPreview,
 		summary: "draw one face as the augmenter perturbs it: a PNG grid with the keypoints marked",
-		usage:   "(--train FILE | --synth) --out FILE.png [--index 0] [--augment default] [--n 16] [flags]",
-		run:     runAugmentPreview,
-	})
+		usage:   "(--train FILE | --synth) --out FILE.png [--index 0] [--augment default] [--n 16] [flags]"})
 }
 
 // augmentPreviewOptions holds the flags of "fkd augment-preview".
@@ -39,18 +37,13 @@ type augmentPreviewOptions struct {
 func runAugmentPreview(fs *pflag.FlagSet, args []string) error {
 	var o augmentPreviewOptions
 	var recipe string
-	var flip bool
-	var rotate, jitter, scale, brightness, contrast float64
 	fs.StringVar(&o.train, "train", "", "Kaggle training data (training.csv or a zip holding it)")
 	fs.BoolVar(&o.synth, "synth", false, "draw a synthetic face (fkd synth's generator, seed 1, all keypoints) instead of reading --train")
 	fs.IntVar(&o.index, "index", 0, "which face, counting from 0")
 	fs.StringVar(&recipe, "augment", "default", "augmentation recipe: none, light, default, heavy, or a list such as \"default,rotate=5\"")
-	fs.BoolVar(&flip, "flip", false, "mirror half the faces (overrides the recipe)")
-	fs.Float64Var(&rotate, "rotate", 0, "largest rotation in degrees (overrides the recipe)")
-	fs.Float64Var(&jitter, "jitter", 0, "largest shift in pixels (overrides the recipe)")
-	fs.Float64Var(&scale, "scale", 0, "largest relative zoom, e.g. 0.1 for ±10% (overrides the recipe)")
-	fs.Float64Var(&brightness, "brightness", 0, "largest relative brightness change (overrides the recipe)")
-	fs.Float64Var(&contrast, "contrast", 0, "largest relative contrast change (overrides the recipe)")
+	augmentFlags(fs, "mirror half the faces (overrides the recipe)", "largest rotation in degrees (overrides the recipe)",
+		"largest shift in pixels (overrides the recipe)", "largest relative zoom, e.g. 0.1 for ±10% (overrides the recipe)",
+		"largest relative brightness change (overrides the recipe)", "largest relative contrast change (overrides the recipe)")
 	fs.IntVar(&o.n, "n", 16, "tiles in the grid: the original face, then n-1 augmented copies")
 	fs.IntVar(&o.zoom, "zoom", 2, "screen pixels per image pixel")
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed of the augmentation")
@@ -62,24 +55,11 @@ func runAugmentPreview(fs *pflag.FlagSet, args []string) error {
 	if err != nil {
 		return usagef("--augment: %v", err)
 	}
-	if fs.Changed("flip") {
-		opts.Flip = flip
+	// The flags' settings on top of the recipe: only their range can be
+	// wrong, which ParseRecipe wraps.
+	if o.opts, err = augment.ParseRecipe(strings.Join(append([]string{opts.String()}, augmentItems(fs)...), ",")); err != nil {
+		return usagef("%v", errors.Unwrap(err))
 	}
-	for name, v := range map[string]struct {
-		field *float64
-		value float64
-	}{
-		"rotate": {&opts.RotateDeg, rotate}, "jitter": {&opts.JitterPx, jitter}, "scale": {&opts.Scale, scale},
-		"brightness": {&opts.Brightness, brightness}, "contrast": {&opts.Contrast, contrast},
-	} {
-		if fs.Changed(name) {
-			*v.field = v.value
-		}
-	}
-	if err := opts.Validate(); err != nil {
-		return usagef("%v", err)
-	}
-	o.opts = opts
 	switch {
 	case fs.NArg() != 0:
 		return usagef("unexpected arguments %q", fs.Args())
@@ -105,7 +85,7 @@ func (o *augmentPreviewOptions) run(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	images, coords, mask := o.augmentFace(face)
+	images, coords, mask := augment.Copies(face, o.n, o.opts, o.seed)
 	img := plots.Preview(images, coords, mask, o.n, o.zoom)
 	if err := atomicfile.Write(o.out, func(w io.Writer) error { return png.Encode(w, img) }); err != nil {
 		return err
@@ -131,42 +111,4 @@ func (o *augmentPreviewOptions) loadFace() (*dataset.Set, string, error) {
 		return nil, "", fmt.Errorf("--index %d: %s holds %d faces (0..%d)", o.index, rep.Source, s.Len(), s.Len()-1)
 	}
 	return s.Subset([]int{o.index}), fmt.Sprintf("face %d (row %d) of %s", o.index, s.IDs[o.index], rep.Source), nil
-}
-
-// augmentFace returns n copies of the face, all but the first augmented,
-// as grey levels in [0, 1], normalised coordinates and mask, flattened.
-func (o *augmentPreviewOptions) augmentFace(face *dataset.Set) (images, coords, mask []float32) {
-	n := o.n
-	images = make([]float32, 0, n*dataset.PixelCount)
-	coords = make([]float32, 0, n*dataset.NumCoords)
-	mask = make([]float32, 0, n*dataset.NumCoords)
-	c, m := face.Keypoints(0)
-	for range n {
-		for _, v := range face.Image(0) {
-			images = append(images, float32(v)/255)
-		}
-		for i, ok := range m {
-			if ok {
-				coords = append(coords, (c[i]-dataset.ImageSize/2)/(dataset.ImageSize/2))
-				mask = append(mask, 1)
-			} else {
-				coords = append(coords, 0)
-				mask = append(mask, 0)
-			}
-		}
-	}
-	if n == 1 {
-		return images, coords, mask
-	}
-	torch.WithScope(func() {
-		x := torch.FromFloat32(images[dataset.PixelCount:], int64(n-1), 1, dataset.ImageSize, dataset.ImageSize)
-		y := torch.FromFloat32(coords[dataset.NumCoords:], int64(n-1), dataset.NumCoords)
-		k := torch.FromFloat32(mask[dataset.NumCoords:], int64(n-1), dataset.NumCoords)
-		torch.ManualSeed(o.seed)
-		x, y, k = augment.Apply(x, y, k, o.opts)
-		images = append(images[:dataset.PixelCount], x.Float32s()...)
-		coords = append(coords[:dataset.NumCoords], y.Float32s()...)
-		mask = append(mask[:dataset.NumCoords], k.Float32s()...)
-	})
-	return images, coords, mask
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/fkd-project/fkd/dataset"
 	"github.com/fkd-project/fkd/dataset/synth"
+	"github.com/fkd-project/fkd/report"
 )
 
 func TestBaselineUsage(t *testing.T) {
@@ -86,9 +87,9 @@ func TestBaselineHoldoutAndSubmission(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			out := filepath.Join(t.TempDir(), "submission.csv")
 			o := baselineOptions{
-				kind: kind, train: train, test: test, lookup: lookup, out: out,
-				patchRadius: 10, searchRadius: 2, workers: 2, holdout: 0.2, seed: 1,
-				stdout: &stdout, stderr: &stderr,
+				Baseline: report.Baseline{Kind: kind, PatchRadius: 10, SearchRadius: 2, Workers: 2,
+					Train: train, Test: test, Lookup: lookup, Out: out, Holdout: 0.2, Seed: 1},
+				env: &report.Env{Stdout: &stdout, Stderr: &stderr},
 			}
 			if err := o.check(); err != nil {
 				t.Fatal(err)
@@ -167,27 +168,27 @@ func TestBaselineInputErrors(t *testing.T) {
 
 	tests := []struct {
 		name string
-		o    baselineOptions
+		b    report.Baseline
 		want string
 	}{
-		{"empty column, hold-out", baselineOptions{kind: "mean", train: noLeftEyeX, holdout: 0.1},
+		{"empty column, hold-out", report.Baseline{Kind: "mean", Train: noLeftEyeX, Holdout: 0.1},
 			"column left_eye_center_x is empty in all 120 faces: the mean baseline needs at least one value"},
-		{"empty column, submission", baselineOptions{kind: "patch", train: noLeftEyeX, test: test, lookup: lookup, out: filepath.Join(dir, "s.csv")},
+		{"empty column, submission", report.Baseline{Kind: "patch", Train: noLeftEyeX, Test: test, Lookup: lookup, Out: filepath.Join(dir, "s.csv")},
 			"column left_eye_center_x is empty"},
-		{"header-only test file", baselineOptions{kind: "mean", train: train, test: headerOnlyTest, lookup: lookup, out: filepath.Join(dir, "s.csv")},
+		{"header-only test file", report.Baseline{Kind: "mean", Train: train, Test: headerOnlyTest, Lookup: lookup, Out: filepath.Join(dir, "s.csv")},
 			"no faces in " + headerOnlyTest},
-		{"lookup row with an extra field", baselineOptions{kind: "mean", train: train, test: test, lookup: extraField, out: filepath.Join(dir, "s.csv")},
+		{"lookup row with an extra field", report.Baseline{Kind: "mean", Train: train, Test: test, Lookup: extraField, Out: filepath.Join(dir, "s.csv")},
 			"line 47: got 5 fields, want 4"},
-		{"header-only lookup", baselineOptions{kind: "mean", train: train, test: test, lookup: headerOnlyLookup, out: filepath.Join(dir, "s.csv")},
+		{"header-only lookup", report.Baseline{Kind: "mean", Train: train, Test: test, Lookup: headerOnlyLookup, Out: filepath.Join(dir, "s.csv")},
 			"no rows in " + headerOnlyLookup},
-		{"binary training file", baselineOptions{kind: "mean", train: png, holdout: 0.1},
+		{"binary training file", report.Baseline{Kind: "mean", Train: png, Holdout: 0.1},
 			png + " is not a CSV file: it looks like a PNG image"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			o := tt.o
-			o.patchRadius, o.searchRadius, o.seed, o.stdout, o.stderr = 10, 2, 1, &stdout, &stderr
+			o := baselineOptions{Baseline: tt.b, env: &report.Env{Stdout: &stdout, Stderr: &stderr}}
+			o.PatchRadius, o.SearchRadius, o.Seed = 10, 2, 1
 			if err := o.check(); err != nil {
 				t.Fatal(err)
 			}
@@ -217,8 +218,9 @@ func TestBaselineMissingImages(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stdout, stderr bytes.Buffer
-	o := baselineOptions{kind: "mean", train: train, test: test, lookup: lookup, out: filepath.Join(t.TempDir(), "s.csv"),
-		patchRadius: 10, searchRadius: 2, seed: 1, stdout: &stdout, stderr: &stderr}
+	o := baselineOptions{Baseline: report.Baseline{Kind: "mean", PatchRadius: 10, SearchRadius: 2, Seed: 1,
+		Train: train, Test: test, Lookup: lookup, Out: filepath.Join(t.TempDir(), "s.csv")},
+		env: &report.Env{Stdout: &stdout, Stderr: &stderr}}
 	if err := o.run(); err != nil {
 		t.Fatal(err)
 	}

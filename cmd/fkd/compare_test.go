@@ -40,7 +40,7 @@ func runCompareCmd(t *testing.T, args ...string) string {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if err := o.run(context.Background(), &report.Env{Stdout: &out, Stderr: &out}); err != nil {
+	if err := o.cmp.Run(context.Background(), &report.Env{Stdout: &out, Stderr: &out}); err != nil {
 		t.Fatalf("compare: %v\n%s", err, out.String())
 	}
 	return out.String()
@@ -212,7 +212,7 @@ func TestCompareTrainsReportsAndReuses(t *testing.T) {
 	if err := o.setup(pflag.NewFlagSet("compare", pflag.ContinueOnError), tinyCompareArgs(trainPath, out)); err != nil {
 		t.Fatal(err)
 	}
-	cfg := o.runConfig("cnn3:width=4")
+	cfg := o.cmp.RunConfig("cnn3:width=4")
 	trainIdx, holdIdx := dataset.Split(set, 0.2, cfg.Seed)
 	trainFaces, holdFaces := len(trainIdx), len(holdIdx)
 	tests := []struct {
@@ -224,7 +224,7 @@ func TestCompareTrainsReportsAndReuses(t *testing.T) {
 		{"same", func(*compareOptions, *train.Config, *int) {}, compare.Reuse, "same settings"},
 		{"more epochs", func(_ *compareOptions, c *train.Config, _ *int) { c.Epochs = 3 }, compare.Train, "epochs 2, now 3"},
 		{"other lr", func(_ *compareOptions, c *train.Config, _ *int) { c.LR = 0.01 }, compare.Train, "lr"},
-		{"force", func(o *compareOptions, _ *train.Config, _ *int) { o.force = true }, compare.Train, "--force"},
+		{"force", func(o *compareOptions, _ *train.Config, _ *int) { o.cmp.Force = true }, compare.Train, "--force"},
 		{"other data", func(_ *compareOptions, _ *train.Config, f *int) { *f = 1000 }, compare.Train, "the data now gives 1000"},
 		{"other device", func(_ *compareOptions, c *train.Config, _ *int) { c.Device = "cuda" }, compare.Reuse, "same settings"},
 	}
@@ -232,7 +232,7 @@ func TestCompareTrainsReportsAndReuses(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			o2, c, faces := o, cfg, trainFaces
 			tt.change(&o2, &c, &faces)
-			p, why := compare.PlanRun(c, o2.force, faces, holdFaces)
+			p, why := compare.PlanRun(c, o2.cmp.Force, faces, holdFaces)
 			if p != tt.want || !strings.Contains(why, tt.whyContain) {
 				t.Errorf("plan %d (%s), want %d with %q", p, why, tt.want, tt.whyContain)
 			}
@@ -348,7 +348,7 @@ func TestCompareDevicesAndShards(t *testing.T) {
 	if err := o.setup(pflag.NewFlagSet("compare", pflag.ContinueOnError), args(sharded, "--shard", "1/2", "--models", "cnn3:width=5")); err != nil {
 		t.Fatal(err)
 	}
-	if err := o.run(context.Background(), &report.Env{Stdout: io.Discard, Stderr: io.Discard}); err == nil || !strings.Contains(err.Error(), "lists another comparison") {
+	if err := o.cmp.Run(context.Background(), &report.Env{Stdout: io.Discard, Stderr: io.Discard}); err == nil || !strings.Contains(err.Error(), "lists another comparison") {
 		t.Errorf("a shard of another comparison: error %v", err)
 	}
 

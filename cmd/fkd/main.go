@@ -13,11 +13,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
+
+	"github.com/fkd-project/fkd/internal/atomicfile"
 )
 
 // command is one fkd sub-command. Each lives in its own file and registers
@@ -110,12 +113,7 @@ func runCommand(c *command, args []string, stdout, stderr io.Writer) (status int
 func printHelp(w io.Writer) {
 	fmt.Fprintln(w, "fkd trains, compares and ships facial keypoint detectors.")
 	fmt.Fprintln(w, "\nUsage: fkd <command> [flags]\n\nCommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(commands)) {
 		fmt.Fprintf(w, "  %-16s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w, "\nRun \"fkd <command> --help\" for a command's flags.")
@@ -130,4 +128,13 @@ func parse(fs *pflag.FlagSet, args []string) error {
 		return usageError{strings.TrimSpace(err.Error())}
 	}
 	return nil
+}
+
+// messages is where a command reports what it wrote: standard output,
+// unless the file itself goes there.
+func messages(out string) io.Writer {
+	if atomicfile.IsStdout(out) {
+		return os.Stderr
+	}
+	return os.Stdout
 }

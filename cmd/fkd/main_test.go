@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -16,4 +17,24 @@ func TestMain(m *testing.M) {
 	}
 	os.Setenv(testMainEnv, "1") // for the processes the tests start
 	os.Exit(m.Run())
+}
+
+// captureStdout returns what f writes to the process's standard output.
+func captureStdout(t *testing.T, f func()) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "stdout")
+	file, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := os.Stdout
+	os.Stdout = file
+	defer func() { os.Stdout = saved }()
+	f()
+	file.Close()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -116,40 +116,6 @@ func TestResumeCommandWorksVerbatim(t *testing.T) {
 	}
 }
 
-func TestResumeCommandNamesTrain(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "training.csv")
-	if err := os.WriteFile(file, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		train     string
-		wantKept  bool
-		wantTrain bool // the command must name --train
-	}{
-		{file, true, false},
-		{"-", false, true},
-		{"/dev/stdin", false, true},
-		{"data/training.csv", true, false}, // missing: kept as given, made absolute
-	}
-	for _, tt := range tests {
-		t.Run(tt.train, func(t *testing.T) {
-			o := &trainOptions{trainPath: tt.train}
-			o.dataPaths.Train = keptPath(tt.train)
-			if kept := o.dataPaths.Train != ""; kept != tt.wantKept || kept && !filepath.IsAbs(o.dataPaths.Train) {
-				t.Errorf("keptPath(%q) = %q, want kept %v and absolute", tt.train, o.dataPaths.Train, tt.wantKept)
-			}
-			cmd := o.resumeCommand("run dir/model.ckpt")
-			if !strings.HasPrefix(cmd, "fkd train --resume --checkpoint 'run dir/model.ckpt'") {
-				t.Errorf("command %q", cmd)
-			}
-			if strings.Contains(cmd, "--train") != tt.wantTrain {
-				t.Errorf("command %q: want --train named %v", cmd, tt.wantTrain)
-			}
-		})
-	}
-}
-
 // TestSubmitToStdout checks that --outfile - writes the submission, and
 // nothing else, to standard output.
 func TestSubmitToStdout(t *testing.T) {

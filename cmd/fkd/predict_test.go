@@ -10,7 +10,6 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -22,11 +21,14 @@ import (
 
 	"github.com/fkd-project/fkd/dataset"
 	"github.com/fkd-project/fkd/dataset/synth"
+	"github.com/fkd-project/fkd/detect"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/plots"
+	"github.com/fkd-project/fkd/predict"
 	"github.com/fkd-project/fkd/torch"
 	"github.com/fkd-project/fkd/torch/nn"
 	"github.com/fkd-project/fkd/train"
+	"github.com/fkd-project/fkd/video"
 )
 
 func TestPredictUsage(t *testing.T) {
@@ -36,18 +38,22 @@ func TestPredictUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no photos", []string{"predict"}, "no photos"},
+		{"no photos", []string{"predict"}, "no photos or videos given"},
 		{"bad format", []string{"predict", "--format", "xml", "a.png"}, "--format"},
 		{"short crop", []string{"predict", "--crop", "1,2,3", "a.png"}, "not X,Y,W,H"},
 		{"empty crop", []string{"predict", "--crop", "0,0,0,5", "a.png"}, "must be positive"},
 		{"fractional crop", []string{"predict", "--crop", "0,0,9.5,5", "a.png"}, "whole number"},
 		{"negative crop", []string{"predict", "--crop", "-4,0,8,8", "a.png"}, "must not be negative"},
 		{"crop past int64", []string{"predict", "--crop", "0,0,99999999999999999999,5", "a.png"}, "99999999999999999999 pixels is more than any photo has"},
-		{"crop overflowing", []string{"predict", "--crop", "9223372036854775807,0,9223372036854775807,5", "a.png"}, "more than any photo has"},
 		{"crop ending too far", []string{"predict", "--crop", "2147483000,0,1000,5", "a.png"}, "the box ends past 2147483647 pixels"},
 		{"no megapixels", []string{"predict", "--max-megapixels", "0", "a.png"}, "--max-megapixels 0"},
 		{"bad tta", []string{"predict", "--tta", "mirror", "a.png"}, "--tta"},
 		{"suffix with a directory", []string{"predict", "--overlay-suffix", "x/y.png", "a.png"}, "--overlay-suffix"},
+		{"no frames", []string{"predict", "--every", "0", "a.mp4"}, "--every 0"},
+		{"bad detector", []string{"predict", "--detector", "dlib", "a.png"}, `--detector "dlib"`},
+		{"no min face", []string{"predict", "--min-face", "0", "a.png"}, "--min-face 0"},
+		{"serve bad batch", []string{"serve", "--batch", "0"}, "--batch"},
+		{"serve bad detector", []string{"serve", "--detector", "x"}, "--detector"},
 		{"submit bad tta", []string{"submit", "--tta", "rotate"}, "--tta"},
 		{"evaluate bad tta", []string{"evaluate", "--tta", "rotate"}, "--tta"},
 	}
@@ -63,31 +69,138 @@ func TestPredictUsage(t *testing.T) {
 	}
 }
 
-func TestParseCrop(t *testing.T) {
-	tests := []struct {
-		in   string
-		want image.Rectangle
-		ok   bool
-	}{
-		{"10,20,30,40", image.Rect(10, 20, 40, 60), true},
-		{" 0, 0, 96 ,96", image.Rect(0, 0, 96, 96), true},
-		{"0,0,2147483647,2147483647", image.Rect(0, 0, 1<<31-1, 1<<31-1), true},
-		{"-4,0,8,8", image.Rectangle{}, false},
-		{"0,-1,8,8", image.Rectangle{}, false},
-		{"1,0,2147483647,8", image.Rectangle{}, false},
-		{"0,0,8,9223372036854775807", image.Rectangle{}, false},
-		{"9223372036854775807,9223372036854775807,9223372036854775807,9223372036854775807", image.Rectangle{}, false},
-		{"1,2,3", image.Rectangle{}, false},
-		{"1,2,3,4,5", image.Rectangle{}, false},
-		{"a,2,3,4", image.Rectangle{}, false},
-		{"1,2,-3,4", image.Rectangle{}, false},
-	}
-	for _, tt := range tests {
-		got, err := parseCrop(tt.in)
-		if (err == nil) != tt.ok || got != tt.want {
-			t.Errorf("parseCrop(%q) = %v, %v; want %v, ok %v", tt.in, got, err, tt.want, tt.ok)
+// centroidPipeline is a pipeline on centroidModel, framed as fkd-ytf.
+func centroidPipeline() *predict.Pipeline {
+	return &predict.Pipeline{Model: centroidModel{nn.NewStore(torch.CPU)}, Framing: predict.Framing{X: 48.45, Y: 58.4, Length: 41.2},
+		Box: predict.HaarFrontalFace}
+}
+
+// predictWith runs predict with centroidModel on paths and returns its
+// records (read back from its JSON) and its log.
+func predictWith(t *testing.T, o predictOptions, paths ...string) ([]predict.Record, string, error) {
+	t.Helper()
+	o.pipe, o.format, o.out, o.every = centroidPipeline(), "json", filepath.Join(t.TempDir(), "out.json"), max(o.every, 1)
+	o.ttaName = cmpOr(o.ttaName, "none")
+	o.detector, o.maxMegapixels, o.minFace = cmpOr(o.detector, "whole"), 50, 24
+	var log bytes.Buffer
+	err := o.run(paths, &log)
+	var records []predict.Record
+	if data, rerr := os.ReadFile(o.out); rerr == nil {
+		if jerr := json.Unmarshal(data, &records); jerr != nil {
+			t.Fatalf("%s: %v", data, jerr)
 		}
 	}
+	return records, log.String(), err
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// TestPredictMapsToPhoto runs predict with centroidModel on photos of
+// several sizes, cropped or whole, and checks that the keypoints land on
+// the centre of the white rectangle in the photo's own coordinates. The
+// rectangles cover whole face pixels, so the centroid survives the
+// resampling exactly (up to JPEG's losses).
+func TestPredictMapsToPhoto(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name      string
+		w, h      int
+		blob      image.Rectangle
+		crop      string
+		tolerance float64 // pixels
+	}{
+		// Crop 24,0,144,144: scale 1.5; the blob is face pixels [50, 56) × [28, 34).
+		{"wide.png", 192, 144, image.Rect(99, 42, 108, 51), "24,0,144,144", 1e-3},
+		{"wide.jpg", 192, 144, image.Rect(99, 42, 108, 51), "24,0,144,144", 0.5},
+		// The whole photo: scale 2.5; face pixels [40, 48) × [24, 32).
+		{"big.png", 240, 240, image.Rect(100, 60, 120, 80), "", 1e-3},
+		// Enlarged: scale 0.5, from 48×48; face pixels [40, 52) × [60, 72).
+		{"small.png", 48, 48, image.Rect(20, 30, 26, 36), "", 1e-3},
+	}
+	for _, tt := range tests {
+		for _, tta := range []train.TTA{train.NoTTA, train.FlipTTA} {
+			t.Run(tt.name+"/"+tta.String(), func(t *testing.T) {
+				path := savePhoto(t, dir, tt.name, blobPhoto(tt.w, tt.h, tt.blob))
+				o := predictOptions{crop: tt.crop, overlay: filepath.Join(dir, "overlays")}
+				o.ttaName = tta.String()
+				records, log, err := predictWith(t, o, path)
+				if err != nil {
+					t.Fatalf("%v: %s", err, log)
+				}
+				r := records[0]
+				wantX := float64(tt.blob.Min.X+tt.blob.Max.X) / 2
+				wantY := float64(tt.blob.Min.Y+tt.blob.Max.Y) / 2
+				for _, p := range r.Keypoints {
+					if math.Abs(p.X-wantX) > tt.tolerance+0.005 || math.Abs(p.Y-wantY) > tt.tolerance+0.005 {
+						t.Fatalf("%s at (%.3f, %.3f), want (%g, %g)", p.Name, p.X, p.Y, wantX, wantY)
+					}
+				}
+				if len(records) != 1 || r.Width != tt.w || r.Height != tt.h || r.Keypoints[14].Name != "mouth_center_bottom_lip" || r.Score != 0 {
+					t.Errorf("records %+v", records)
+				}
+				img := readOverlay(t, filepath.Join(o.overlay, strings.TrimSuffix(tt.name, filepath.Ext(tt.name))+defaultOverlaySuffix))
+				if img.Bounds() != image.Rect(0, 0, tt.w, tt.h) {
+					t.Errorf("overlay is %v, want the photo's %dx%d", img.Bounds(), tt.w, tt.h)
+				}
+				// The mark of the last keypoint covers the pixel holding it.
+				cr, cg, cb, _ := img.At(int(wantX), int(wantY)).RGBA()
+				if want := plots.KeypointColours[dataset.NumKeypoints-1]; cr>>8 != uint32(want.R) || cg>>8 != uint32(want.G) || cb>>8 != uint32(want.B) {
+					t.Errorf("overlay pixel at the keypoint is %d,%d,%d, want the keypoint's colour %v", cr>>8, cg>>8, cb>>8, want)
+				}
+			})
+		}
+	}
+}
+
+func readOverlay(t *testing.T, path string) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// readPredictCSV reads fkd predict's CSV: per source, the box and the 30
+// coordinates of each face.
+func readPredictCSV(t *testing.T, path string) map[string][][]float64 {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := dataset.CoordNames()
+	if len(rows) == 0 || strings.Join(rows[0], ",") != "source,frame,box_x,box_y,box_w,box_h,score,"+strings.Join(names[:], ",") {
+		t.Fatalf("header %q", rows[0])
+	}
+	out := map[string][][]float64{}
+	for _, row := range rows[1:] {
+		var c []float64
+		for _, s := range slices.Concat(row[2:6], row[7:]) {
+			v, err := strconv.ParseFloat(s, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c = append(c, v)
+		}
+		out[row[0]] = append(out[row[0]], c)
+	}
+	return out
 }
 
 // centroidModel is a stand-in for a keypoint network whose answer is
@@ -144,106 +257,6 @@ func savePhoto(t *testing.T, dir, name string, img image.Image) string {
 	return path
 }
 
-// TestPredictMapsToPhoto runs predict with centroidModel on photos of
-// several sizes, cropped or not, and checks that the keypoints land on
-// the centre of the white rectangle in the photo's own coordinates. The
-// rectangles cover whole face pixels, so the centroid survives the
-// resampling exactly (up to JPEG's losses).
-func TestPredictMapsToPhoto(t *testing.T) {
-	dir := t.TempDir()
-	m := centroidModel{nn.NewStore(torch.CPU)}
-	tests := []struct {
-		name      string
-		w, h      int
-		blob      image.Rectangle
-		crop      string
-		tolerance float64 // pixels
-	}{
-		// Crop 24,0,144,144: scale 1.5; the blob is face pixels [50, 56) × [28, 34).
-		{"wide.png", 192, 144, image.Rect(99, 42, 108, 51), "24,0,144,144", 1e-3},
-		{"wide.jpg", 192, 144, image.Rect(99, 42, 108, 51), "24,0,144,144", 0.5},
-		// The whole photo: scale 2.5; face pixels [40, 48) × [24, 32).
-		{"big.png", 240, 240, image.Rect(100, 60, 120, 80), "", 1e-3},
-		// Enlarged: scale 0.5, from 48×48; face pixels [40, 52) × [60, 72).
-		{"small.png", 48, 48, image.Rect(20, 30, 26, 36), "", 1e-3},
-	}
-	for _, tt := range tests {
-		for _, tta := range []train.TTA{train.NoTTA, train.FlipTTA} {
-			t.Run(tt.name+"/"+tta.String(), func(t *testing.T) {
-				path := savePhoto(t, dir, tt.name, blobPhoto(tt.w, tt.h, tt.blob))
-				o := predictOptions{crop: tt.crop, format: "csv", ttaName: tta.String(), overlay: filepath.Join(dir, "overlays"), maxMegapixels: 50}
-				if err := o.check(); err != nil {
-					t.Fatal(err)
-				}
-				results, err := o.predict(m, []string{path}, io.Discard)
-				if err != nil {
-					t.Fatal(err)
-				}
-				r := results[0]
-				wantX := float64(tt.blob.Min.X+tt.blob.Max.X) / 2
-				wantY := float64(tt.blob.Min.Y+tt.blob.Max.Y) / 2
-				for _, p := range r.Points {
-					if math.Abs(p.X-wantX) > tt.tolerance || math.Abs(p.Y-wantY) > tt.tolerance {
-						t.Fatalf("%s at (%.3f, %.3f), want (%g, %g)", p.Name, p.X, p.Y, wantX, wantY)
-					}
-				}
-				if r.Width != tt.w || r.Height != tt.h || r.Points[14].Name != "mouth_center_bottom_lip" {
-					t.Errorf("result %+v", r)
-				}
-				ov, err := os.Open(overlayPath(path, o.overlay, defaultOverlaySuffix))
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer ov.Close()
-				img, err := png.Decode(ov)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if img.Bounds() != image.Rect(0, 0, tt.w, tt.h) {
-					t.Errorf("overlay is %v, want the photo's %dx%d", img.Bounds(), tt.w, tt.h)
-				}
-				// The mark of the last keypoint covers the pixel holding it.
-				cr, cg, cb, _ := img.At(int(wantX), int(wantY)).RGBA()
-				if want := plots.KeypointColours[dataset.NumKeypoints-1]; cr>>8 != uint32(want.R) || cg>>8 != uint32(want.G) || cb>>8 != uint32(want.B) {
-					t.Errorf("overlay pixel at the keypoint is %d,%d,%d, want the keypoint's colour %v", cr>>8, cg>>8, cb>>8, want)
-				}
-			})
-		}
-	}
-}
-
-// readPredictCSV reads fkd predict's CSV: the photo and 30 coordinates
-// per row.
-func readPredictCSV(t *testing.T, path string) map[string][]float64 {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	names := dataset.CoordNames()
-	if len(rows) == 0 || strings.Join(rows[0], ",") != "photo,"+strings.Join(names[:], ",") {
-		t.Fatalf("header %q", rows[0])
-	}
-	out := map[string][]float64{}
-	for _, row := range rows[1:] {
-		var c []float64
-		for _, s := range row[1:] {
-			v, err := strconv.ParseFloat(s, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c = append(c, v)
-		}
-		out[row[0]] = c
-	}
-	return out
-}
-
 // saveLopsidedModel saves an untrained cnn3 into dir whose keypoints are
 // spread over the face and move with the pixels, and returns its path.
 func saveLopsidedModel(t *testing.T, dir string) string {
@@ -296,7 +309,7 @@ func TestPredictCommand(t *testing.T) {
 	smallPath := savePhoto(t, dir, "face.png", small)
 	bigPath := savePhoto(t, dir, "photo.png", big)
 
-	predict := func(args ...string) {
+	fkdPredict := func(args ...string) {
 		t.Helper()
 		var stdout, stderr bytes.Buffer
 		args = append([]string{"predict", "--model", modelPath, "--device", "cpu", "--threads", "1"}, args...)
@@ -305,12 +318,13 @@ func TestPredictCommand(t *testing.T) {
 		}
 	}
 	smallCSV, bigCSV := filepath.Join(dir, "small.csv"), filepath.Join(dir, "out", "big.csv")
-	predict("--out", smallCSV, smallPath)
-	predict("--out", bigCSV, "--crop", "31,7,192,192", "--overlay-suffix", ".marked.png", bigPath)
-	want := readPredictCSV(t, smallCSV)[smallPath]
-	got := readPredictCSV(t, bigCSV)[bigPath]
-	if len(want) != dataset.NumCoords || len(got) != dataset.NumCoords {
-		t.Fatalf("%d and %d coordinates, want %d", len(want), len(got), dataset.NumCoords)
+	fkdPredict("--out", smallCSV, "--detector", "whole", smallPath)
+	fkdPredict("--out", bigCSV, "--crop", "31,7,192,192", "--overlay-suffix", ".marked.png", bigPath)
+	want := readPredictCSV(t, smallCSV)[smallPath][0][4:]
+	gotFace := readPredictCSV(t, bigCSV)[bigPath][0]
+	got := gotFace[4:]
+	if len(want) != dataset.NumCoords || len(got) != dataset.NumCoords || !slices.Equal(gotFace[:4], []float64{31, 7, 192, 192}) {
+		t.Fatalf("%d and %d coordinates, box %v; want %d and the crop", len(want), len(got), gotFace[:4], dataset.NumCoords)
 	}
 	var spread float64
 	for i := range got {
@@ -332,26 +346,161 @@ func TestPredictCommand(t *testing.T) {
 
 	// JSON, with flip TTA: the same photo and box, keypoints by name.
 	jsonPath := filepath.Join(dir, "big.json")
-	predict("--out", jsonPath, "--format", "json", "--tta", "flip", "--crop", "31,7,192,192", bigPath)
+	fkdPredict("--out", jsonPath, "--format", "json", "--tta", "flip", "--crop", "31,7,192,192", bigPath)
 	data, err := os.ReadFile(jsonPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var results []photoKeypoints
+	var results []predict.Record
 	if err := json.Unmarshal(data, &results); err != nil {
 		t.Fatal(err)
 	}
-	if len(results) != 1 || results[0].Photo != bigPath || results[0].Box != [4]int{31, 7, 192, 192} ||
-		results[0].Width != 250 || results[0].Height != 210 || len(results[0].Points) != dataset.NumKeypoints ||
-		results[0].Points[10].Name != "nose_tip" {
+	if len(results) != 1 || results[0].Source != bigPath || results[0].Box != [4]int{31, 7, 192, 192} || results[0].Crop != results[0].Box ||
+		results[0].Width != 250 || results[0].Height != 210 || len(results[0].Keypoints) != dataset.NumKeypoints ||
+		results[0].Keypoints[10].Name != "nose_tip" || strings.Contains(string(data), `"score"`) {
 		t.Fatalf("JSON: %s", data)
 	}
 	var moved float64
-	for k, p := range results[0].Points {
+	for k, p := range results[0].Keypoints {
 		moved = max(moved, math.Abs(p.X-got[2*k]), math.Abs(p.Y-got[2*k+1]))
 	}
 	if moved < 0.5 {
 		t.Errorf("flip TTA moved no keypoint of a lopsided model by more than %.2f pixels", moved)
+	}
+}
+
+// twoFacePhoto is a 400×260 photo of two synthetic faces enlarged twice
+// at (10, 30) and (220, 50), and a detector that boxes them.
+func twoFacePhoto() (*image.RGBA, [2]image.Rectangle, detect.Fixed) {
+	set := synth.Generate(2, 5, synth.Options{Clean: true})
+	img := image.NewRGBA(image.Rect(0, 0, 400, 260))
+	at := [2]image.Point{{10, 30}, {220, 50}}
+	var regions [2]image.Rectangle
+	var det detect.Fixed
+	for y := range 260 {
+		for x := range 400 {
+			img.SetRGBA(x, y, color.RGBA{0, 0, 0, 255}) // dark: centroidModel sees the faces alone
+		}
+	}
+	for i, p := range at {
+		for y := range 192 {
+			for x := range 192 {
+				v := set.Image(i)[(y/2)*96+x/2]
+				img.SetRGBA(p.X+x, p.Y+y, color.RGBA{v, v, v, 255})
+			}
+		}
+		regions[i] = image.Rect(p.X, p.Y, p.X+192, p.Y+192)
+		// About where a Haar cascade boxes a face of this size.
+		det = append(det, detect.Face{Box: image.Rect(p.X+14, p.Y+28, p.X+178, p.Y+192), Score: float64(5 - i)})
+	}
+	return img, regions, det
+}
+
+// TestPredictTwoFaces predicts on a photo of two faces and on a folder of
+// photos holding one without a face, a damaged one and a link to
+// nowhere: a record per face, keypoints inside their faces; the bad ones
+// named, skipped, and the exit status 0, or 1 with --strict.
+func TestPredictTwoFaces(t *testing.T) {
+	dir := t.TempDir()
+	img, regions, det := twoFacePhoto()
+	two := savePhoto(t, dir, "two.png", img)
+	folder := filepath.Join(dir, "folder")
+	os.MkdirAll(filepath.Join(folder, "deeper"), 0o755)
+	savePhoto(t, filepath.Join(folder, "deeper"), "again.jpg", img)
+	savePhoto(t, folder, "blank.png", image.NewGray(image.Rect(0, 0, 50, 50)))
+	os.WriteFile(filepath.Join(folder, "damaged.png"), []byte("\x89PNG\r\n\x1a\nbroken"), 0o644)
+	os.Symlink(filepath.Join(dir, "nowhere.png"), filepath.Join(folder, "gone.png"))
+	o := predictOptions{overlay: filepath.Join(dir, "marked")}
+	o.detector = "cascade" // but the test's own detector, not OpenCV
+	o.det = sizeDetector{image.Pt(400, 260), det}
+	records, log, err := predictWith(t, o, two, folder)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log)
+	}
+	if len(records) != 4 {
+		t.Fatalf("%d records, want 2 faces in each of two photos; log:\n%s", len(records), log)
+	}
+	for i, r := range records {
+		want := []string{two, two, filepath.Join(folder, "deeper", "again.jpg"), filepath.Join(folder, "deeper", "again.jpg")}[i]
+		if b := det[i%2].Box; r.Source != want || r.Box != [4]int{b.Min.X, b.Min.Y, b.Dx(), b.Dy()} || r.Score != float64(5-i%2) || r.Frame != nil {
+			t.Errorf("record %d: %s, box %v, score %v", i, r.Source, r.Box, r.Score)
+		}
+		for _, p := range r.Keypoints {
+			if pt := image.Pt(int(p.X), int(p.Y)); !pt.In(regions[i%2]) {
+				t.Errorf("record %d: %s at %v, outside its face %v", i, p.Name, pt, regions[i%2])
+			}
+		}
+	}
+	for _, want := range []string{
+		"warning: skipped " + filepath.Join(folder, "gone.png") + ": no such file or directory\n",
+		"warning: skipped read photo " + filepath.Join(folder, "damaged.png") + ": ",
+		"warning: " + filepath.Join(folder, "blank.png") + ": no face found\n",
+		"wrote " + filepath.Join(dir, "marked", "two-keypoints.png") + "\n",
+		"4 faces in 3 photos and 0 frames of 0 videos; 2 skipped, 1 without a face\n",
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+	o.strict = true
+	records, _, err = predictWith(t, o, two, folder)
+	if err == nil || err.Error() != "--strict: 2 skipped, 1 without a face" || len(records) != 4 {
+		t.Errorf("--strict: %v, %d records", err, len(records))
+	}
+	_, _, err = predictWith(t, o, filepath.Join(dir, "missing.png"))
+	if err == nil || !strings.Contains(err.Error(), "no photo or video could be read") {
+		t.Errorf("a missing photo alone: %v", err)
+	}
+}
+
+// sizeDetector finds its faces only in images of its size.
+type sizeDetector struct {
+	size  image.Point
+	faces detect.Fixed
+}
+
+func (d sizeDetector) Detect(img image.Image) ([]detect.Face, error) {
+	if img.Bounds().Size() != d.size {
+		return nil, nil
+	}
+	return d.faces.Detect(img)
+}
+
+// TestPredictVideo predicts on every second frame of a video of the two
+// faces and a damaged video: records with their frames, an annotated
+// video named after the good one, the damaged one skipped.
+func TestPredictVideo(t *testing.T) {
+	dir := t.TempDir()
+	img, regions, det := twoFacePhoto()
+	path := filepath.Join(dir, "clip.mp4")
+	w, err := video.Create(path, 10, 400, 260)
+	if err != nil {
+		t.Skipf("no video here: %v", err)
+	}
+	for range 4 {
+		w.Write(img)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "bad.avi"), []byte("RIFF nothing"), 0o644)
+	o := predictOptions{every: 2, overlaySuffix: ".png", videoSuffix: "-kp.avi"}
+	o.det = det
+	records, log, err := predictWith(t, o, path, filepath.Join(dir, "bad.avi"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(records) != 4 || !strings.Contains(log, "warning: skipped read video "+filepath.Join(dir, "bad.avi")) ||
+		!strings.Contains(log, "wrote "+filepath.Join(dir, "clip-kp.avi")) {
+		t.Fatalf("%d records; log:\n%s", len(records), log)
+	}
+	for i, r := range records {
+		if r.Frame == nil || *r.Frame != 2*(i/2) || r.Source != path {
+			t.Errorf("record %d: %s frame %v", i, r.Source, r.Frame)
+		}
+		if p := image.Pt(int(r.Keypoints[0].X), int(r.Keypoints[0].Y)); !p.In(regions[i%2]) {
+			t.Errorf("record %d: left eye at %v, outside %v", i, p, regions[i%2])
+		}
 	}
 }
 
@@ -364,17 +513,14 @@ func TestSubmitAndEvaluateWithTTA(t *testing.T) {
 	modelPath := saveLopsidedModel(t, dir)
 	trainPath, test, lookup, rows := writeBaselineFiles(t)
 	outputs := map[string]string{}
-	var err error
 	for _, tta := range []string{"none", "flip"} {
 		var stdout, stderr bytes.Buffer
-		eo := evaluateOptions{model: modelPath, data: trainPath}
-		if eo.tta, err = train.ParseTTA(tta); err != nil {
-			t.Fatal(err)
-		}
-		if err := eo.run(&stdout, &stderr, torch.CPU, false, false); err != nil {
-			t.Fatalf("evaluate --tta %s: %v", tta, err)
-		}
-		lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+		evaluation := captureStdout(t, func() {
+			if status := run([]string{"evaluate", "--model", modelPath, "--data", trainPath, "--device", "cpu", "--tta", tta}, &stdout, &stderr); status != 0 {
+				t.Fatalf("evaluate --tta %s: status %d: %s", tta, status, stderr.String())
+			}
+		})
+		lines := strings.Split(strings.TrimSpace(evaluation), "\n")
 		if said := strings.Contains(lines[0], "test-time augmentation flip"); said != (tta == "flip") {
 			t.Errorf("evaluate --tta %s: heading %q", tta, lines[0])
 		}
@@ -442,6 +588,8 @@ func TestPredictRefusesBeforeWork(t *testing.T) {
 		t.Fatal(err)
 	}
 	small := savePhoto(t, dir, "small.png", blobPhoto(250, 210, image.Rect(10, 10, 20, 20)))
+	os.Mkdir(filepath.Join(dir, "x"), 0o755)
+	savePhoto(t, filepath.Join(dir, "x"), "small.png", blobPhoto(25, 21, image.Rect(1, 1, 2, 2)))
 	notDir := savePhoto(t, dir, "not-a-dir.png", blobPhoto(4, 4, image.Rectangle{}))
 	model := filepath.Join(dir, "missing.pt")
 	tests := []struct {
@@ -479,29 +627,29 @@ func TestPredictRefusesBeforeWork(t *testing.T) {
 	}
 }
 
-// TestPredictPhotoChecks runs predict itself (with a stand-in model) on
-// photos it must refuse, or warn of, as it reads them.
+// TestPredictPhotoChecks runs predict with a stand-in model on photos it
+// must skip, or warn of, as it reads them.
 func TestPredictPhotoChecks(t *testing.T) {
 	dir := t.TempDir()
-	huge := filepath.Join(dir, "huge.png")
-	if err := os.WriteFile(huge, pngHeader(60000, 60000), 0o644); err != nil {
+	folder := filepath.Join(dir, "folder")
+	os.Mkdir(folder, 0o755)
+	if err := os.WriteFile(filepath.Join(folder, "huge.png"), pngHeader(60000, 60000), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		name    string
-		photo   string // a file in dir, or a photo to write there
-		w, h    int
-		crop    string
-		wantErr string
-		warn    bool // of a tiny face
+		name  string
+		photo string // a file in dir, or a photo to write there
+		w, h  int
+		crop  string
+		warn  string // of a tiny face, or a skipped photo
 	}{
-		{"huge.png", "huge.png", 0, 0, "", "60000x60000 pixels is 3600 megapixels, more than the limit of 50 (--max-megapixels 3600 would allow it)", false},
-		{"crop past the photo", "photo.png", 250, 210, "200,0,100,100", "photo.png: --crop 200,0,100,100 reaches past the photo, which is 250x210 pixels", false},
-		{"one pixel", "dot.png", 1, 1, "", "", true},
-		{"narrow", "narrow.png", 40, 200, "", "", true},
-		{"small crop", "photo.png", 250, 210, "10,10,30,30", "", true},
-		{"just big enough", "face.png", 48, 48, "", "", false},
-		{"face size", "face.jpg", 96, 96, "", "", false},
+		// Named, it would be refused before any work (TestPredictRefusesBeforeWork).
+		{"huge in a folder", "folder", 0, 0, "", "warning: skipped read photo " + filepath.Join(folder, "huge.png") + ": 60000x60000 pixels is 3600 megapixels, more than the limit of 50\n"},
+		{"one pixel", "dot.png", 1, 1, "", "the face is 1x1 pixels"},
+		{"narrow", "narrow.png", 40, 200, "", "the face is 40x200 pixels"},
+		{"small crop", "photo.png", 250, 210, "10,10,30,30", "the face is 30x30 pixels"},
+		{"just big enough", "face.png", 48, 48, "", ""},
+		{"face size", "face.jpg", 96, 96, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -509,29 +657,20 @@ func TestPredictPhotoChecks(t *testing.T) {
 			if tt.w > 0 {
 				path = savePhoto(t, dir, tt.photo, blobPhoto(tt.w, tt.h, image.Rect(0, 0, tt.w/2, tt.h/2)))
 			}
-			o := predictOptions{crop: tt.crop, format: "csv", ttaName: "none", maxMegapixels: 50}
-			if err := o.check(); err != nil {
-				t.Fatal(err)
+			paths := []string{path}
+			if tt.photo == "folder" {
+				paths = append(paths, savePhoto(t, t.TempDir(), "ok.png", blobPhoto(96, 96, image.Rect(9, 9, 20, 20))))
 			}
-			var stderr bytes.Buffer
-			results, err := o.predict(centroidModel{nn.NewStore(torch.CPU)}, []string{path}, &stderr)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || strings.Contains(err.Error(), "\n") {
-					t.Fatalf("error %v, want one line containing %q", err, tt.wantErr)
-				}
-				return
-			}
+			records, log, err := predictWith(t, predictOptions{crop: tt.crop}, paths...)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(results) != 1 || len(results[0].Points) != dataset.NumKeypoints {
-				t.Fatalf("results %+v", results)
+			if want := 1; len(records) != want {
+				t.Fatalf("%d records, want %d; log %s", len(records), want, log)
 			}
-			msg := stderr.String()
-			warned := strings.HasPrefix(msg, "warning: "+path+": the face is ") && strings.Contains(msg, "under 48x48") &&
-				strings.Count(msg, "\n") == 1
-			if warned != tt.warn || !tt.warn && msg != "" {
-				t.Errorf("stderr %q; want a warning of a tiny face: %v", msg, tt.warn)
+			lines := strings.Split(strings.TrimSpace(log), "\n")
+			if tt.warn == "" && len(lines) != 1 || tt.warn != "" && (len(lines) != 2 || !strings.Contains(log, tt.warn) || !strings.HasPrefix(log, "warning: ")) {
+				t.Errorf("log %q; want the summary after %q", log, tt.warn)
 			}
 		})
 	}
@@ -543,7 +682,6 @@ func TestPredictPhotoChecks(t *testing.T) {
 // [100, 120) × [40, 50), centre (110, 45), whatever way it is stored.
 func TestPredictEXIFOrientation(t *testing.T) {
 	dir := t.TempDir()
-	m := centroidModel{nn.NewStore(torch.CPU)}
 	tests := []struct {
 		orientation uint16 // 0: no EXIF segment
 		w, h        int    // as stored
@@ -569,32 +707,21 @@ func TestPredictEXIFOrientation(t *testing.T) {
 			if err := os.WriteFile(path, data, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			o := predictOptions{format: "csv", ttaName: "none", maxMegapixels: 50, overlay: filepath.Join(dir, "overlays")}
-			if err := o.check(); err != nil {
-				t.Fatal(err)
-			}
-			results, err := o.predict(m, []string{path}, io.Discard)
+			o := predictOptions{overlay: filepath.Join(dir, "overlays")}
+			records, _, err := predictWith(t, o, path)
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := results[0]
+			r := records[0]
 			if r.Width != 192 || r.Height != 96 || r.Box != [4]int{0, 0, 192, 96} {
 				t.Errorf("photo %dx%d, box %v; want 192x96 as displayed", r.Width, r.Height, r.Box)
 			}
-			for _, p := range r.Points {
+			for _, p := range r.Keypoints {
 				if math.Abs(p.X-110) > 0.5 || math.Abs(p.Y-45) > 0.5 {
 					t.Fatalf("%s at (%.2f, %.2f), want (110, 45)", p.Name, p.X, p.Y)
 				}
 			}
-			ov, err := os.Open(overlayPath(path, o.overlay, defaultOverlaySuffix))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ov.Close()
-			img, err := png.Decode(ov)
-			if err != nil {
-				t.Fatal(err)
-			}
+			img := readOverlay(t, filepath.Join(o.overlay, strconv.Itoa(int(tt.orientation))+defaultOverlaySuffix))
 			// The overlay shows the photo as displayed: the blob's corner
 			// is white there.
 			if img.Bounds() != image.Rect(0, 0, 192, 96) {
@@ -647,6 +774,11 @@ func TestPredictOutputs(t *testing.T) {
 				got <- data
 			}()
 			run()
+			// A run that failed before opening the FIFO leaves the reader
+			// waiting: let it go.
+			if w, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+				w.Close()
+			}
 			data := <-got
 			if fi, err := os.Lstat(fifo); err != nil || fi.Mode().Type() != os.ModeNamedPipe {
 				t.Errorf("%s is no longer a FIFO: %v, %v", fifo, fi, err)
@@ -659,35 +791,15 @@ func TestPredictOutputs(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			var status int
 			got := tt.read(t, func() {
-				status = run([]string{"predict", "--model", modelPath, "--device", "cpu", "--threads", "1", "--out", tt.out, photoPath},
+				status = run([]string{"predict", "--model", modelPath, "--device", "cpu", "--threads", "1", "--detector", "whole", "--out", tt.out, photoPath},
 					&stdout, &stderr)
 			})
 			if status != 0 {
 				t.Fatalf("status %d: %s", status, stderr.String())
 			}
-			if !strings.HasPrefix(got, "photo,left_eye_center_x,") || !strings.Contains(got, "\n"+photoPath+",") {
+			if !strings.HasPrefix(got, "source,frame,box_x,box_y,box_w,box_h,score,left_eye_center_x,") || !strings.Contains(got, "\n"+photoPath+",") {
 				t.Errorf("--out %s got %q", tt.out, got)
 			}
 		})
 	}
-}
-
-// captureStdout runs run with os.Stdout going to a file and returns what
-// it wrote there.
-func captureStdout(t *testing.T, run func()) string {
-	t.Helper()
-	f, err := os.CreateTemp(t.TempDir(), "stdout")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	saved := os.Stdout
-	os.Stdout = f
-	defer func() { os.Stdout = saved }()
-	run()
-	data, err := os.ReadFile(f.Name())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(data)
 }

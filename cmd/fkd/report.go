@@ -8,18 +8,14 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/fkd-project/fkd/dataset"
-	"github.com/fkd-project/fkd/internal/atomicfile"
 	"github.com/fkd-project/fkd/report"
 	"github.com/fkd-project/fkd/torch"
 )
 
 func init() {
-	register(&command{
-		name:    "report",
+	register(&command{name: "report", run: runReport,
 		summary: "rebuild the model comparison report (charts, index.html, README.md) from finished runs, without training",
-		usage:   "RUN... [--train FILE] [--out DIR] [flags]   (RUN: a run's directory, its model file, or the --out of fkd compare, whose shards it merges)",
-		run:     runReport,
-	})
+		usage:   "RUN... [--train FILE] [--out DIR] [flags]   (RUN: a run's directory, its model file, or the --out of fkd compare, whose shards it merges)"})
 }
 
 // reportOptions holds the flags of "fkd report".
@@ -32,9 +28,6 @@ type reportOptions struct {
 	runs       []report.Run
 	dev        torch.Device
 }
-
-// reportDataFlags maps the config file's data keys to flags of "fkd report".
-var reportDataFlags = map[string]string{"train": "train"}
 
 func runReport(fs *pflag.FlagSet, args []string) error {
 	var o reportOptions
@@ -60,7 +53,7 @@ func (o *reportOptions) setup(fs *pflag.FlagSet, args []string) error {
 		return usagef("name at least one run: its directory or its model file, or the --out of fkd compare")
 	}
 	given := commandLineFlags(fs)
-	if err := applyConfig(fs, "report", *o.configPath, fs.Changed("config"), reportDataFlags); err != nil {
+	if err := applyConfig(fs, "report", *o.configPath, fs.Changed("config"), map[string]string{"train": "train"}); err != nil {
 		return err
 	}
 	runs, comparisons, err := report.Expand(fs.Args())
@@ -84,16 +77,7 @@ func (o *reportOptions) setup(fs *pflag.FlagSet, args []string) error {
 	if o.dev, err = torch.ParseDevice(o.device); err != nil {
 		return usagef("--device: %v", err)
 	}
-	return checkReportDir(o.out)
-}
-
-// checkReportDir checks, before any work, that the report's files can be
-// written into dir: it is a directory, or can be made, and takes files.
-func checkReportDir(dir string) error {
-	if err := atomicfile.Check(filepath.Join(dir, "index.html")); err != nil {
-		return fmt.Errorf("report folder %s: %w", dir, err)
-	}
-	return nil
+	return report.CheckDir(o.out)
 }
 
 // run writes the report.

@@ -1,11 +1,7 @@
 package main
 
 import (
-	"fmt"
-	"io"
-	"math"
 	"os"
-	"text/tabwriter"
 
 	"github.com/spf13/pflag"
 
@@ -13,12 +9,9 @@ import (
 )
 
 func init() {
-	register(&command{
-		name:    "score",
+	register(&command{name: "score", run: runScore,
 		summary: "score a submission against a solution file with the competition's RMSE",
-		usage:   "--submission FILE --solution FILE",
-		run:     runScore,
-	})
+		usage:   "--submission FILE --solution FILE"})
 }
 
 func runScore(fs *pflag.FlagSet, args []string) error {
@@ -34,41 +27,9 @@ func runScore(fs *pflag.FlagSet, args []string) error {
 	case sub == "" || sol == "":
 		return usagef("--submission and --solution are required")
 	}
-	return scoreFiles(os.Stdout, sub, sol)
-}
-
-func scoreFiles(w io.Writer, subPath, solPath string) error {
-	sub, err := os.Open(subPath)
+	score, err := dataset.ScoreFiles(sub, sol)
 	if err != nil {
 		return err
 	}
-	defer sub.Close()
-	sol, err := os.Open(solPath)
-	if err != nil {
-		return err
-	}
-	defer sol.Close()
-	score, err := dataset.ScoreSubmission(sub, sol)
-	if err != nil {
-		return fmt.Errorf("score %s against %s: %w", subPath, solPath, err)
-	}
-	fmt.Fprintf(w, "RMSE %.4f over %d scored rows\n", score.RMSE, score.Scored)
-	perKeypoint := false
-	for _, v := range score.PerKeypoint {
-		perKeypoint = perKeypoint || !math.IsNaN(v)
-	}
-	if !perKeypoint {
-		return nil
-	}
-	fmt.Fprintln(w)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "keypoint\tRMSE")
-	for k, name := range dataset.Keypoints {
-		v := "-"
-		if !math.IsNaN(score.PerKeypoint[k]) {
-			v = fmt.Sprintf("%.4f", score.PerKeypoint[k])
-		}
-		fmt.Fprintf(tw, "%s\t%s\n", name, v)
-	}
-	return tw.Flush()
+	return score.Write(os.Stdout)
 }

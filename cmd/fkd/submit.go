@@ -2,28 +2,22 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/pflag"
 
-	"github.com/fkd-project/fkd/dataset"
 	"github.com/fkd-project/fkd/internal/atomicfile"
-	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/report"
+	"github.com/fkd-project/fkd/submission"
 	"github.com/fkd-project/fkd/torch"
 	"github.com/fkd-project/fkd/train"
 )
 
 func init() {
-	register(&command{
-		name:    "submit",
+	register(&command{name: "submit", run: runSubmit,
 		summary: "write a Kaggle submission with a trained model",
-		usage:   "--model FILE [--test FILE --lookup FILE] [--outfile FILE] [--tta flip]",
-		run:     runSubmit,
-	})
+		usage:   "--model FILE [--test FILE --lookup FILE] [--outfile FILE] [--tta flip]"})
 }
 
 // submitOptions holds the flags of "fkd submit".
@@ -83,8 +77,8 @@ func runSubmit(fs *pflag.FlagSet, args []string) error {
 		return err
 	}
 	defer m.Store().Free()
-	removeStale(os.Stderr, o.outfile, start)
-	return writeSubmission(os.Stdout, os.Stderr, train.WithTTA(m, tta), meta, o.test, o.lookup, o.outfile)
+	atomicfile.Tidy(os.Stderr, o.outfile, start)
+	return submission.Write(os.Stdout, os.Stderr, train.WithTTA(m, tta), meta, o.test, o.lookup, o.outfile)
 }
 
 // addTTAFlag adds --tta, the test-time augmentation, to fs.
@@ -99,55 +93,4 @@ func parseTTAFlag(s string) (train.TTA, error) {
 		return tta, usagef("--tta: %v", err)
 	}
 	return tta, nil
-}
-
-// writeSubmission predicts the keypoints of the test faces with m and
-// writes the submission the lookup table asks for to outPath ("-":
-// standard output, and then the messages for stdout go to stderr). Rows
-// the model cannot answer get the training means the model file carries;
-// a warning on stderr counts them.
-func writeSubmission(stdout, stderr io.Writer, m models.Model, meta models.Meta, testPath, lookupPath, outPath string) error {
-	if atomicfile.IsStdout(outPath) {
-		stdout = stderr
-	}
-	test, rep, err := dataset.ReadTest(testPath, dataset.ReadOptions{})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stderr, "read %s: %d faces\n", rep.Source, rep.Read)
-	rows, err := dataset.ReadLookup(lookupPath)
-	if err != nil {
-		return fmt.Errorf("read lookup table: %w", err)
-	}
-	var pred []float32
-	if err := torch.Catch(func() {
-		pred = models.Predict(m, test.Images, models.DefaultBatch, m.Store().Device())
-	}); err != nil {
-		return fmt.Errorf("predict %s: %w", testPath, err)
-	}
-	if dir := filepath.Dir(outPath); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("write submission: %w", err)
-		}
-	}
-	srep, err := dataset.WriteSubmission(outPath, rows, dataset.NewPredictions(test.IDs, pred, nil), meta.Means)
-	if err != nil {
-		return fmt.Errorf("write submission: %w", err)
-	}
-	name := outPath
-	if atomicfile.IsStdout(outPath) {
-		name = "the submission to standard output"
-	}
-	fmt.Fprintf(stdout, "wrote %s: %d rows for %d test faces\n", name, srep.Rows, test.Len())
-	if srep.Filled > 0 {
-		fmt.Fprintf(stderr, "warning: %d rows of %d images filled with the training means (no usable prediction)\n",
-			srep.Filled, srep.FilledImages)
-	}
-	if srep.Clipped > 0 {
-		fmt.Fprintf(stderr, "warning: %d predictions clipped into the image\n", srep.Clipped)
-	}
-	if w := srep.MissingWarning(); w != "" {
-		fmt.Fprintln(stderr, w)
-	}
-	return nil
 }

@@ -7,11 +7,8 @@ import (
 	"io"
 	"math"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -19,16 +16,14 @@ import (
 	"github.com/fkd-project/fkd/augment"
 	"github.com/fkd-project/fkd/dataset"
 	"github.com/fkd-project/fkd/internal/atomicfile"
+	"github.com/fkd-project/fkd/submission"
 	"github.com/fkd-project/fkd/train"
 )
 
 func init() {
-	register(&command{
-		name:    "train",
+	register(&command{name: "train", run: runTrain,
 		summary: "train a keypoint network; save the best model, its history and a submission",
-		usage:   "[--model cnn3] [--epochs N] [--resume] [flags]",
-		run:     runTrain,
-	})
+		usage:   "[--model cnn3] [--epochs N] [--resume] [flags]"})
 }
 
 // trainOptions holds the flags of "fkd train" besides the training
@@ -36,7 +31,6 @@ func init() {
 type trainOptions struct {
 	cfg                     train.Config
 	loss                    string
-	aug                     augmentFlags
 	trainPath, test, lookup string
 	outfile                 string
 	dataPaths               train.DataPaths // the data files as the checkpoint keeps them
@@ -60,12 +54,9 @@ func trainFlags(fs *pflag.FlagSet, o *trainOptions) {
 	trainingFlags(fs, c, &o.loss)
 	fs.IntVar(&c.StepSize, "step-size", c.StepSize, "step schedule: epochs between decays (0: a third of --epochs)")
 	fs.Float64Var(&c.StepGamma, "step-gamma", c.StepGamma, "step schedule: factor at each decay")
-	fs.BoolVar(&o.aug.flip, "flip", false, "augment: mirror half the faces, swapping left and right keypoints")
-	fs.Float64Var(&o.aug.rotate, "rotate", 0, "augment: rotate by up to ± this many degrees")
-	fs.Float64Var(&o.aug.jitter, "jitter", 0, "augment: shift by up to ± this many pixels")
-	fs.Float64Var(&o.aug.scale, "scale", 0, "augment: zoom by a factor within 1 ± this")
-	fs.Float64Var(&o.aug.brightness, "brightness", 0, "augment: scale grey levels by a factor within 1 ± this")
-	fs.Float64Var(&o.aug.contrast, "contrast", 0, "augment: scale contrast by a factor within 1 ± this")
+	augmentFlags(fs, "augment: mirror half the faces, swapping left and right keypoints", "augment: rotate by up to ± this many degrees",
+		"augment: shift by up to ± this many pixels", "augment: zoom by a factor within 1 ± this",
+		"augment: scale grey levels by a factor within 1 ± this", "augment: scale contrast by a factor within 1 ± this")
 	fs.StringVar(&c.Checkpoint, "checkpoint", c.Checkpoint, "checkpoint file (default: --out with the extension .ckpt)")
 	fs.BoolVar(&c.Resume, "resume", false, "continue the run saved in the checkpoint, with its settings and data files")
 	fs.BoolVar(&c.DropOutliers, "drop-outliers", false, "leave faces whose keypoints look mislabelled (see fkd data check) out of training and of the hold-out score")
@@ -87,15 +78,46 @@ func trainingFlags(fs *pflag.FlagSet, c *train.Config, loss *string) {
 	fs.StringVar(&c.Device, "device", c.Device, "auto, cpu, cuda or cuda:N")
 	fs.IntVar(&c.Threads, "threads", c.Threads, "LibTorch CPU threads (0: one per core)")
 	fs.Int64Var(&c.Seed, "seed", c.Seed, "seed of the split, the initial weights, the batch order and dropout")
+	fs.Int64Var(&c.SplitSeed, "split-seed", c.SplitSeed, "seed of the split instead of --seed, so that runs of other seeds share one hold-out part (0: --seed)")
 	fs.Float64Var(&c.Holdout, "holdout", c.Holdout, "fraction of the faces held out to pick the best epoch (0: none)")
 	fs.IntVar(&c.Patience, "patience", c.Patience, "stop after this many epochs without a better hold-out RMSE (0: never)")
 	fs.Float64Var(&c.ClipNorm, "clip", c.ClipNorm, "clip the gradients' joint L2 norm to this (0: no clipping)")
 	fs.StringVar(&c.AMP, "amp", c.AMP, "mixed precision on CUDA: bf16 or fp16")
+	fs.Float64Var(&c.EMA, "ema", c.EMA, "keep an exponential moving average of the weights with this decay (e.g. 0.999) and save it when it scores better (0: none)")
+	fs.StringSliceVar(&c.PseudoLabels, "pseudo-labels", c.PseudoLabels, "teacher models (comma-separated; none trained on this run's hold-out faces) whose flip-TTA predictions fill the training faces' missing keypoints")
+	fs.Float64Var(&c.HeatmapLoss, "heatmap-loss", c.HeatmapLoss, "weight of a loss on the heatmaps beside the coordinate loss, for a heatmap head (fpnheat); 0: none")
+	fs.Float64Var(&c.PseudoWeight, "pseudo-weight", c.PseudoWeight, "weight in the loss of a pseudo-labelled coordinate, below a true label's 1 (0: the default, 0.5)")
 	fs.StringVar(&c.Augment, "augment", "none", "augmentation recipe: none, light, default or heavy, optionally with changes (\"default,rotate=5\")")
 }
 
-// trainDataFlags maps the config file's data keys to flags of "fkd train".
-var trainDataFlags = map[string]string{"train": "train", "test": "test", "lookup": "lookup"}
+// augmentFlagNames are the single-setting augmentation flags, in the
+// order they apply on top of --augment.
+var augmentFlagNames = []string{"flip", "rotate", "jitter", "scale", "brightness", "contrast"}
+
+// augmentFlags registers the single-setting augmentation flags, with the
+// help texts in the order of augmentFlagNames; augmentItems reads them.
+func augmentFlags(fs *pflag.FlagSet, help ...string) {
+	fs.Bool("flip", false, help[0])
+	for i, name := range augmentFlagNames[1:] {
+		fs.Float64(name, 0, help[i+1])
+	}
+}
+
+// augmentItems returns the recipe items (augment.ParseRecipe) of the
+// single-setting flags given on the command line or in the config file.
+func augmentItems(fs *pflag.FlagSet) []string {
+	var items []string
+	for _, name := range augmentFlagNames {
+		switch f := fs.Lookup(name); {
+		case !f.Changed:
+		case name == "flip":
+			items = append(items, map[string]string{"true": "flip", "false": "noflip"}[f.Value.String()])
+		default:
+			items = append(items, name+"="+f.Value.String())
+		}
+	}
+	return items
+}
 
 func runTrain(fs *pflag.FlagSet, args []string) error {
 	o := &trainOptions{stdout: os.Stdout, stderr: os.Stderr}
@@ -105,16 +127,8 @@ func runTrain(fs *pflag.FlagSet, args []string) error {
 	if err := o.setup(fs, args); err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := train.Interruptible(o.stderr)
 	defer stop()
-	go func() {
-		<-ctx.Done()
-		// A signal cancels with its own cause; stop, with Canceled itself.
-		if cause := context.Cause(ctx); cause != context.Canceled {
-			stop() // a second signal ends the process at once
-			fmt.Fprintf(o.stderr, "\n%v: finishing the step and saving a checkpoint (signal again to quit at once)\n", cause)
-		}
-	}()
 	return o.run(ctx)
 }
 
@@ -130,12 +144,20 @@ func (o *trainOptions) setup(fs *pflag.FlagSet, args []string) error {
 		return usagef("unexpected arguments %q", fs.Args())
 	}
 	o.commandLine = commandLineFlags(fs)
-	if err := applyConfig(fs, "train", *o.configPath, o.commandLine["config"], trainDataFlags); err != nil {
+	dataFlags := map[string]string{"train": "train", "test": "test", "lookup": "lookup"}
+	if err := applyConfig(fs, "train", *o.configPath, o.commandLine["config"], dataFlags); err != nil {
 		return err
 	}
-	if o.cfg.Resume {
-		if err := o.takeCheckpointSettings(fs); err != nil {
+	if o.cfg.Resume { // the run's settings and data files outrank the config file
+		ck, err := train.ReadCheckpoint(o.cfg.CheckpointPath())
+		if err != nil {
 			return err
+		}
+		if err := ck.SetFlags(fs.Set, o.commandLine); err != nil {
+			return err
+		}
+		if !o.commandLine["checkpoint"] {
+			o.cfg.Checkpoint = ck.Path // --out may have moved the default checkpoint path
 		}
 	}
 	loss, err := train.ParseLoss(o.loss)
@@ -143,144 +165,34 @@ func (o *trainOptions) setup(fs *pflag.FlagSet, args []string) error {
 		return usagef("--loss: %v", err)
 	}
 	o.cfg.Loss = loss
-	if o.cfg.Augment, err = o.aug.recipe(fs, o.cfg.Augment); err != nil {
-		return usagef("%v", err)
+	recipe, err := augment.ParseRecipe(strings.Join(append([]string{o.cfg.Augment}, augmentItems(fs)...), ","))
+	if err != nil {
+		return usagef("augmentation: %v", err)
 	}
+	o.cfg.Augment = recipe.String()
 	if err := o.cfg.Validate(); err != nil {
 		return usagef("%v", err)
 	}
 	if o.outfile == "" {
 		o.outfile = filepath.Join(filepath.Dir(o.cfg.Out), "submission.csv")
 	}
-	o.dataPaths = train.DataPaths{Train: keptPath(o.trainPath), Test: keptPath(o.test), Lookup: keptPath(o.lookup)}
+	o.dataPaths = train.DataPaths{Train: train.KeptPath(o.trainPath), Test: train.KeptPath(o.test), Lookup: train.KeptPath(o.lookup)}
 	return nil
 }
 
-// keptPath returns path made absolute, for a checkpoint to keep; "" when
-// it names no file that can be read again (standard input, a pipe).
-func keptPath(path string) string {
-	if path == "" || path == "-" {
-		return ""
-	}
-	if info, err := os.Stat(path); err == nil && !info.Mode().IsRegular() {
-		return ""
-	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return ""
-	}
-	return abs
-}
-
-// submits reports whether a submission is written after training: when
-// the test file and the lookup table exist.
-func (o *trainOptions) submits() error {
-	for _, f := range []struct{ flag, path string }{{"--test", o.test}, {"--lookup", o.lookup}} {
-		if f.path == "" {
-			return fmt.Errorf("no %s file given", f.flag)
-		}
-		if _, err := os.Stat(f.path); err != nil {
-			return fmt.Errorf("%s: %w", f.flag, err)
-		}
-	}
-	return nil
-}
-
-// checkOutputs checks that every file the run writes can be written
-// before any work, naming the flag of a path that cannot.
-func (o *trainOptions) checkOutputs() error {
-	paths := []struct{ what, path string }{
-		{"--out", o.cfg.Out}, {"--checkpoint", o.cfg.CheckpointPath()}, {"history", o.cfg.HistoryPath()},
-	}
-	if o.submits() == nil {
-		paths = append(paths, struct{ what, path string }{"--outfile", o.outfile})
-	}
-	for _, p := range paths {
-		if err := atomicfile.Check(p.path); err != nil {
-			return fmt.Errorf("%s: %w", p.what, err)
-		}
-	}
-	return nil
-}
-
-// checkpointDataFlags are the data flags a resumed run takes from its
-// checkpoint's DataPaths unless the command line gives them; they
-// outrank the config file.
-var checkpointDataFlags = []string{"train", "test", "lookup"}
-
-// augmentFlags are the single-setting augmentation flags of "fkd train".
-type augmentFlags struct {
-	flip                                        bool
-	rotate, jitter, scale, brightness, contrast float64
-}
-
-// recipe returns the augmentation recipe: the --augment recipe with the
-// single-setting flags given on the command line (or in the config file)
-// applied on top, in augment.ParseRecipe's canonical form.
-func (a augmentFlags) recipe(fs *pflag.FlagSet, base string) (string, error) {
-	items := []string{base}
-	if fs.Changed("flip") {
-		items = append(items, map[bool]string{true: "flip", false: "noflip"}[a.flip])
-	}
-	for _, kv := range []struct {
-		name  string
-		value float64
-	}{
-		{"rotate", a.rotate}, {"jitter", a.jitter}, {"scale", a.scale},
-		{"brightness", a.brightness}, {"contrast", a.contrast},
-	} {
-		if fs.Changed(kv.name) {
-			items = append(items, kv.name+"="+strconv.FormatFloat(kv.value, 'g', -1, 64))
-		}
-	}
-	o, err := augment.ParseRecipe(strings.Join(items, ","))
-	if err != nil {
-		return "", fmt.Errorf("augmentation: %v", err)
-	}
-	return o.String(), nil
-}
-
-// takeCheckpointSettings sets the flags the command line left alone to
-// the settings of the run being resumed, which outrank the config file.
-func (o *trainOptions) takeCheckpointSettings(fs *pflag.FlagSet) error {
-	ck, err := train.ReadCheckpoint(o.cfg.CheckpointPath())
-	if err != nil {
-		return err
-	}
-	c := ck.Config
-	for _, st := range train.Settings {
-		if !st.Kept || o.commandLine[st.Flag] {
-			continue
-		}
-		if err := fs.Set(st.Flag, st.FlagValue(&c)); err != nil {
-			return fmt.Errorf("checkpoint %s: setting %s=%q: %v", ck.Path, st.Flag, st.FlagValue(&c), err)
-		}
-	}
-	if !o.commandLine["checkpoint"] {
-		// --out may have moved the default checkpoint path; keep the one read.
-		o.cfg.Checkpoint = ck.Path
-	}
-	kept := map[string]string{"train": ck.DataPaths.Train, "test": ck.DataPaths.Test, "lookup": ck.DataPaths.Lookup}
-	for _, name := range checkpointDataFlags {
-		if o.commandLine[name] || kept[name] == "" {
-			continue
-		}
-		if err := fs.Set(name, kept[name]); err != nil {
-			return fmt.Errorf("checkpoint %s: setting %s=%q: %v", ck.Path, name, kept[name], err)
-		}
-	}
-	return nil
-}
-
-// run trains, then writes the submission when the test files exist.
+// run checks every output, trains, then writes the submission when the
+// test files exist.
 func (o *trainOptions) run(ctx context.Context) error {
 	start := time.Now()
-	if err := o.checkOutputs(); err != nil {
+	outfile := "" // the submission's, when one follows training
+	if submission.Inputs(o.test, o.lookup) == nil {
+		outfile = o.outfile
+	}
+	if err := o.cfg.CheckOutputFlags(outfile); err != nil {
 		return err
 	}
 	if atomicfile.IsStdout(o.outfile) {
-		// The submission goes to standard output: nothing else may.
-		o.stdout = o.stderr
+		o.stdout = o.stderr // the submission goes to standard output: nothing else may
 	}
 	set, rep, err := dataset.ReadTraining(o.trainPath, dataset.ReadOptions{})
 	if err != nil {
@@ -292,9 +204,8 @@ func (o *trainOptions) run(ctx context.Context) error {
 		opts.Progress = o.stderr
 	}
 	res, err := train.Run(ctx, o.cfg, set, opts)
-	var ie *train.InterruptedError
-	if errors.As(err, &ie) {
-		return fmt.Errorf("%v; continue with: %s", err, o.resumeCommand(ie.Checkpoint))
+	if ie := (*train.InterruptedError)(nil); errors.As(err, &ie) {
+		return fmt.Errorf("%v; continue with: %s", err, o.dataPaths.ResumeCommand(ie.Checkpoint, o.trainPath))
 	}
 	if err != nil {
 		return err
@@ -305,43 +216,10 @@ func (o *trainOptions) run(ctx context.Context) error {
 		fmt.Fprintf(o.stdout, "; hold-out RMSE %.4f px at epoch %d", res.BestHoldoutRMSEPx, res.BestEpoch)
 	}
 	fmt.Fprintf(o.stdout, "\nhistory: %s\n", o.cfg.HistoryPath())
-
-	if err := o.submits(); err != nil {
+	if err := submission.Inputs(o.test, o.lookup); err != nil {
 		fmt.Fprintf(o.stderr, "no submission written: %v\n", err)
 		return nil
 	}
-	removeStale(o.stderr, o.outfile, start)
-	return writeSubmission(o.stdout, o.stderr, res.Model, res.Meta, o.test, o.lookup, o.outfile)
-}
-
-// resumeCommand returns the command that continues the run whose
-// checkpoint is at path, as the user can type it: the checkpoint keeps
-// the data files, except one it could not (standard input), which the
-// command names.
-func (o *trainOptions) resumeCommand(path string) string {
-	cmd := "fkd train --resume --checkpoint " + shellQuote(path)
-	if o.dataPaths.Train == "" {
-		cmd += fmt.Sprintf(" --train FILE (the training data came from %s, which cannot be read again: give the same data)", o.trainPath)
-	}
-	return cmd
-}
-
-// shellQuote quotes s for a POSIX shell when it needs quoting.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./,:=+@%") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// removeStale removes the temporary files an interrupted fkd left beside
-// path, older than start, and says so on w.
-func removeStale(w io.Writer, path string, start time.Time) {
-	removed, err := atomicfile.RemoveStale(path, start)
-	for _, name := range removed {
-		fmt.Fprintf(w, "removed %s, a temporary file an interrupted run left\n", name)
-	}
-	if err != nil {
-		fmt.Fprintf(w, "warning: %v\n", err)
-	}
+	atomicfile.Tidy(o.stderr, o.outfile, start)
+	return submission.Write(o.stdout, o.stderr, res.Model, res.Meta, o.test, o.lookup, o.outfile)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/report"
 	"github.com/fkd-project/fkd/torch"
 	"github.com/fkd-project/fkd/torch/nn"
 	"github.com/fkd-project/fkd/train"
@@ -128,8 +129,8 @@ func TestTrainSubmitEvaluate(t *testing.T) {
 
 	// Evaluate the model on its own hold-out part.
 	var eout, eerr bytes.Buffer
-	eo := evaluateOptions{model: ro.cfg.Out, data: trainPath}
-	if err := eo.run(&eout, &eerr, torch.CPU, false, false); err != nil {
+	env := &report.Env{Stdout: &eout, Stderr: &eerr}
+	if err := env.EvaluateModel(ro.cfg.Out, trainPath, torch.CPU, train.NoTTA, report.Faces{Seed: 1, Own: true}); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimRight(eout.String(), "\n"), "\n")

@@ -4,46 +4,18 @@ import (
 	"bytes"
 	"strings"
 	"testing"
-
-	"github.com/fkd-project/fkd/torch"
 )
 
+// TestVersion runs fkd version: its release line, and a refused argument
+// (sysinfo's tests check the facts).
 func TestVersion(t *testing.T) {
-	var out bytes.Buffer
-	if err := printVersion(&out); err != nil {
-		t.Fatal(err)
+	var status int
+	var stdout, stderr bytes.Buffer
+	out := captureStdout(t, func() { status = run([]string{"version", "--threads", "1"}, &stdout, &stderr) })
+	if status != 0 || !strings.HasPrefix(out, "fkd       "+version) || !strings.Contains(out, "threads   1 intra-op") {
+		t.Errorf("status %d, stderr %q, stdout:\n%s", status, stderr.String(), out)
 	}
-	text := out.String()
-	cuda := "CUDA      no: this LibTorch is CPU-only"
-	if torch.CUDACompiled() {
-		cuda = "CUDA      yes: built with CUDA " + torch.CUDARuntimeVersion()
-	}
-	for _, want := range []string{
-		"fkd       " + version,
-		"Go        go1.",
-		"LibTorch  " + torch.ReleaseVersion(),
-		cuda,
-		"cuDNN     ",
-		"devices   cpu: ",
-		"threads   ",
-		"BLAS      ",
-	} {
-		if !strings.Contains(text, want) {
-			t.Errorf("fkd version lacks %q:\n%s", want, text)
-		}
-	}
-}
-
-func TestConfigValue(t *testing.T) {
-	config := "PyTorch built with:\n  - CPU capability usage: AVX2\n  - Build settings: BLAS_INFO=open, TORCH_VERSION=2.6.0\nATen parallel backend: OpenMP\n"
-	tests := []struct{ key, want string }{
-		{"CPU capability usage", "AVX2"},
-		{"ATen parallel backend", "OpenMP"},
-		{"missing", ""},
-	}
-	for _, tt := range tests {
-		if got := configValue(config, tt.key); got != tt.want {
-			t.Errorf("configValue(%q) = %q, want %q", tt.key, got, tt.want)
-		}
+	if status := run([]string{"version", "extra"}, &stdout, &stderr); status != 2 || !strings.Contains(stderr.String(), "takes no arguments") {
+		t.Errorf("an argument: status %d, stderr %q", status, stderr.String())
 	}
 }

@@ -347,6 +347,19 @@ func RemoveStale(path string, before time.Time) ([]string, error) {
 	return removed, nil
 }
 
+// Tidy is RemoveStale for a command: it says on w which files it removed,
+// and warns there of an error rather than returning it, since stale files
+// left in place stop nothing.
+func Tidy(w io.Writer, path string, before time.Time) {
+	removed, err := RemoveStale(path, before)
+	for _, name := range removed {
+		fmt.Fprintf(w, "removed %s, a temporary file an interrupted run left\n", name)
+	}
+	if err != nil {
+		fmt.Fprintf(w, "warning: %v\n", err)
+	}
+}
+
 func allDigits(s string) bool {
 	if s == "" {
 		return false

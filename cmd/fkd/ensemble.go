@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/ensemble"
+	"github.com/fkd-project/fkd/internal/atomicfile"
+	"github.com/fkd-project/fkd/torch"
+)
+
+func init() {
+	register(&command{name: "ensemble", run: runEnsemble,
+		summary: "fit the weights of several trained models on their shared hold-out faces; write an ensemble file",
+		usage:   "--models A.pt,B.pt,... [--data FILE] [--tta flip] [--out FILE]"})
+}
+
+func runEnsemble(fs *pflag.FlagSet, args []string) error {
+	var members, data, tta, out, device string
+	var threads int
+	fs.StringVar(&members, "models", "", "the member models, comma-separated; they must share one hold-out split (same --holdout and data, and --split-seed or --seed)")
+	fs.StringVar(&data, "data", "data/training.csv", "the training data the members were trained on: training.csv or a zip holding it")
+	addTTAFlag(fs, &tta)
+	fs.StringVar(&out, "out", "output/ensemble.json", "the ensemble file to write; give it to --model of submit, evaluate, predict and serve")
+	fs.StringVar(&device, "device", "auto", "auto, cpu, cuda or cuda:N")
+	fs.IntVar(&threads, "threads", 0, "LibTorch CPU threads (0: one per core)")
+	configPath := addConfigFlag(fs)
+	markPaths(fs, "data", "out")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usagef("unexpected arguments %q", fs.Args())
+	}
+	if err := applyConfig(fs, "ensemble", *configPath, fs.Changed("config"), map[string]string{"train": "data"}); err != nil {
+		return err
+	}
+	if members == "" {
+		return usagef("--models: name the member models, comma-separated")
+	}
+	if threads < 0 {
+		return usagef("--threads %d is negative", threads)
+	}
+	t, err := parseTTAFlag(tta)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.Check(out); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	dev, err := torch.ParseDevice(device)
+	if err != nil {
+		return err
+	}
+	torch.SetNumThreads(threads)
+	set, rep, err := dataset.ReadTraining(data, dataset.ReadOptions{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "read %s: %d faces, %d with all keypoints\n", rep.Source, rep.Read, rep.Complete)
+	fitted, err := ensemble.Fit(strings.Split(members, ","), set, ensemble.FitOptions{TTA: t, Device: dev, Log: os.Stderr})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%d hold-out faces, test-time augmentation %s\n\n", fitted.Faces, t)
+	if err := fitted.WriteTable(os.Stdout); err != nil {
+		return err
+	}
+	if err := ensemble.Write(out, fitted.File); err != nil {
+		return err
+	}
+	fmt.Printf("\nwrote %s\n", out)
+	return nil
+}

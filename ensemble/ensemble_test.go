@@ -1,0 +1,278 @@
+package ensemble_test
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/dataset/synth"
+	"github.com/fkd-project/fkd/ensemble"
+	"github.com/fkd-project/fkd/models"
+	"github.com/fkd-project/fkd/torch"
+	"github.com/fkd-project/fkd/train"
+)
+
+func TestWeights(t *testing.T) {
+	truth := make([]float32, 600)
+	mask := make([]bool, len(truth))
+	good := make([]float32, len(truth))
+	other := make([]float32, len(truth))
+	bad := make([]float32, len(truth))
+	for c := range truth {
+		truth[c] = float32(20 + (c*37)%57)
+		mask[c] = c%7 != 0
+		// good and other err in opposite directions, so that a mix of
+		// them beats both; bad is far off and should get no weight.
+		e := float32((c*13)%11) - 5
+		good[c] = truth[c] + 0.5*e
+		other[c] = truth[c] - e
+		bad[c] = truth[c] + 30 + e
+	}
+	for c := range truth {
+		if !mask[c] {
+			good[c], other[c], bad[c] = 1e6, -1e6, 0 // unscored coordinates must not count
+		}
+	}
+	tests := []struct {
+		name  string
+		preds [][]float32
+		want  []float64
+	}{
+		{"one member", [][]float32{good}, []float64{1}},
+		{"a member and its copy", [][]float32{good, good}, nil}, // any split: both are the same
+		{"opposite errors", [][]float32{good, other}, []float64{2.0 / 3, 1.0 / 3}},
+		{"a useless member", [][]float32{good, other, bad}, []float64{2.0 / 3, 1.0 / 3, 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := ensemble.Weights(tt.preds, truth, mask)
+			sum := 0.0
+			for _, x := range w {
+				if x < 0 || math.IsNaN(x) {
+					t.Fatalf("weights %v: want non-negative numbers", w)
+				}
+				sum += x
+			}
+			if math.Abs(sum-1) > 1e-9 {
+				t.Fatalf("weights %v sum to %v, want 1", w, sum)
+			}
+			for i := range tt.want {
+				if math.Abs(w[i]-tt.want[i]) > 1e-4 {
+					t.Errorf("weights %v, want %v", w, tt.want)
+					break
+				}
+			}
+			fitted := ensemble.RMSE(tt.preds, w, truth, mask)
+			for i := range tt.preds {
+				if alone := ensemble.RMSE(tt.preds[i:i+1], []float64{1}, truth, mask); fitted > alone+1e-9 {
+					t.Errorf("fitted mix RMSE %v is worse than member %d alone (%v)", fitted, i, alone)
+				}
+			}
+		})
+	}
+}
+
+func TestRMSE(t *testing.T) {
+	truth := []float32{10, 20, 30, 40}
+	preds := [][]float32{{11, 20, 99, 43}, {9, 20, -99, 37}}
+	mask := []bool{true, true, false, true}
+	if got := ensemble.RMSE(preds[:1], []float64{1}, truth, mask); math.Abs(got-math.Sqrt(10.0/3)) > 1e-12 {
+		t.Errorf("RMSE of one member = %v, want sqrt(10/3)", got)
+	}
+	if got := ensemble.RMSE(preds, []float64{0.5, 0.5}, truth, mask); got != 0 {
+		t.Errorf("RMSE of the mean = %v, want 0", got)
+	}
+	if got := ensemble.RMSE(preds, []float64{0.5, 0.5}, truth, make([]bool, 4)); !math.IsNaN(got) {
+		t.Errorf("RMSE of nothing = %v, want NaN", got)
+	}
+}
+
+func TestFileRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out", "ensemble.json")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	members := []ensemble.Member{{Model: filepath.Join(dir, "runs", "a.pt"), Weight: 0.75}, {Model: "/elsewhere/b.pt", Weight: 0.25}}
+	if err := ensemble.Write(path, ensemble.File{TTA: "flip", Members: members, HoldoutRMSE: 1.5}); err != nil {
+		t.Fatal(err)
+	}
+	if !ensemble.IsFile(path) {
+		t.Error("IsFile(ensemble file) = false")
+	}
+	f, err := ensemble.Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Members[0].Model != "../runs/a.pt" {
+		t.Errorf("member path written as %q, want it relative to the file", f.Members[0].Model)
+	}
+	wantPaths := []string{filepath.Join(dir, "runs", "a.pt"), filepath.Join(dir, "out", "../../elsewhere/b.pt")}
+	if got := f.Paths(filepath.Dir(path)); filepath.Clean(got[0]) != wantPaths[0] || filepath.Clean(got[1]) != filepath.Clean("/elsewhere/b.pt") && filepath.Clean(got[1]) != filepath.Clean(wantPaths[1]) {
+		t.Errorf("Paths = %q", got)
+	}
+	if f.TTA != "flip" || !slices.Equal(f.Weights(), []float64{0.75, 0.25}) || f.HoldoutRMSE != 1.5 {
+		t.Errorf("read back %+v", f)
+	}
+}
+
+func TestReadRejects(t *testing.T) {
+	tests := []struct{ name, body, want string }{
+		{"negative weight", `{"format":"fkd-ensemble/1","members":[{"model":"a.pt","weight":1},{"model":"b.pt","weight":-1}]}`, "member 2: weight -1"},
+		{"NaN weight", `{"format":"fkd-ensemble/1","members":[{"model":"a.pt","weight":NaN}]}`, "invalid character"},
+		{"no members", `{"format":"fkd-ensemble/1","members":[]}`, "no members"},
+		{"other format", `{"format":"fkd-ensemble/9","members":[{"model":"a.pt","weight":1}]}`, "format"},
+		{"unknown field", `{"format":"fkd-ensemble/1","members":[{"model":"a.pt","weigth":1}]}`, "weigth"},
+		{"bad tta", `{"format":"fkd-ensemble/1","tta":"rotate","members":[{"model":"a.pt","weight":1}]}`, "rotate"},
+		{"all zero", `{"format":"fkd-ensemble/1","members":[{"model":"a.pt","weight":0}]}`, "sum to 0"},
+		{"unnamed model", `{"format":"fkd-ensemble/1","members":[{"weight":1}]}`, "names no model"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "e.json")
+			if err := os.WriteFile(path, []byte(tt.body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := ensemble.Read(path)
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), path) {
+				t.Errorf("got %v, want an error naming %s and containing %q", err, path, tt.want)
+			}
+		})
+	}
+}
+
+// saveModel saves a fresh model of spec, recording the hold-out split
+// (fraction, seed) of data fingerprint data, and returns its path.
+func saveModel(t *testing.T, dir, name, spec string, seed uint64, holdout float64, splitSeed int64, data string) string {
+	t.Helper()
+	s, err := models.ParseSpec(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	torch.ManualSeed(seed)
+	m, err := models.New(s, torch.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Store().Free()
+	m.Store().Eval()
+	meta := models.Meta{Extra: map[string]string{
+		train.ExtraHoldout: strconvFloat(holdout), train.ExtraSeed: strconvInt(splitSeed), train.ExtraData: data,
+	}}
+	path := filepath.Join(dir, name)
+	if err := models.Save(path, m, meta); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestFitAndLoad(t *testing.T) {
+	dir := t.TempDir()
+	set := synth.Generate(60, 3, synth.Options{})
+	a := saveModel(t, dir, "a.pt", "cnn3:width=4", 1, 0.25, 7, "fp1")
+	b := saveModel(t, dir, "b.pt", "cnn3:width=4", 2, 0.25, 7, "fp1")
+	otherSeed := saveModel(t, dir, "c.pt", "cnn3:width=4", 3, 0.25, 8, "fp1")
+	otherData := saveModel(t, dir, "d.pt", "cnn3:width=4", 3, 0.25, 7, "fp2")
+	noHoldout := saveModel(t, dir, "e.pt", "cnn3:width=4", 3, 0, 7, "fp1")
+
+	fitted, err := ensemble.Fit([]string{a, b}, set, ensemble.FitOptions{TTA: train.FlipTTA, Device: torch.CPU})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, hold := dataset.Split(set, 0.25, 7)
+	if fitted.Faces != len(hold) || len(fitted.MemberRMSE) != 2 || fitted.File.TTA != "flip" {
+		t.Fatalf("Fit: %+v; want %d faces", fitted, len(hold))
+	}
+	if best := min(fitted.MemberRMSE[0], fitted.MemberRMSE[1]); fitted.FittedRMSE > best+1e-6 || fitted.FittedRMSE > fitted.EqualRMSE+1e-6 {
+		t.Errorf("fitted RMSE %v is worse than the best member (%v) or equal weights (%v)", fitted.FittedRMSE, fitted.MemberRMSE, fitted.EqualRMSE)
+	}
+	if math.IsNaN(fitted.CrossRMSE) || fitted.CrossRMSE < fitted.FittedRMSE-1e-6 {
+		t.Errorf("cross-fitted RMSE %v below the in-sample %v", fitted.CrossRMSE, fitted.FittedRMSE)
+	}
+
+	// The file Fit made loads as an ensemble that scores what Fit said.
+	path := filepath.Join(dir, "ensemble.json")
+	if err := ensemble.Write(path, fitted.File); err != nil {
+		t.Fatal(err)
+	}
+	m, meta, tta, err := ensemble.Load(path, torch.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Store().Free()
+	if tta != "flip" || m.Spec().Arch != models.EnsembleArch {
+		t.Errorf("Load: tta %q, spec %v", tta, m.Spec())
+	}
+	if h, s, _, ok := train.OwnHoldout(meta); !ok || h != 0.25 || s != 7 {
+		t.Errorf("the ensemble's meta lost the shared split: %v", meta.Extra)
+	}
+	ev, err := train.Evaluate(train.WithTTA(m, train.FlipTTA), set.Subset(hold))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(ev.RMSE-fitted.FittedRMSE) > 1e-4 {
+		t.Errorf("the ensemble file scores %v, Fit said %v", ev.RMSE, fitted.FittedRMSE)
+	}
+
+	for _, tt := range []struct {
+		name  string
+		paths []string
+		want  string
+	}{
+		{"another split seed", []string{a, otherSeed}, "ensemble member " + otherSeed + " was split with"},
+		{"other data", []string{a, otherData}, "ensemble member " + otherData + " was split with"},
+		{"no hold-out", []string{noHoldout, a}, "ensemble member " + noHoldout + ": its file records no hold-out part"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := ensemble.Fit(tt.paths, set, ensemble.FitOptions{Device: torch.CPU}); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadForms(t *testing.T) {
+	dir := t.TempDir()
+	a := saveModel(t, dir, "a.pt", "cnn3:width=4", 1, 0.25, 7, "fp1")
+	b := saveModel(t, dir, "b.pt", "cnn3:width=4", 2, 0.25, 7, "fp1")
+	tests := []struct {
+		name, spec, arch, want string
+	}{
+		{"one model", a, "cnn3", ""},
+		{"a list", a + "," + b, models.EnsembleArch, ""},
+		{"a list with a gap", a + ",," + b, "", "empty entry"},
+		{"a missing member", a + "," + filepath.Join(dir, "gone.pt"), "", "gone.pt"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, _, _, err := ensemble.Load(tt.spec, torch.CPU)
+			if tt.want != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Errorf("got %v, want an error containing %q", err, tt.want)
+				}
+				if err == nil {
+					m.Store().Free()
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Store().Free()
+			if m.Spec().Arch != tt.arch {
+				t.Errorf("loaded %v, want arch %s", m.Spec(), tt.arch)
+			}
+		})
+	}
+	if ensemble.IsFile(a) {
+		t.Error("IsFile(model file) = true")
+	}
+}
+
+func strconvFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+func strconvInt(i int64) string     { return strconv.FormatInt(i, 10) }

@@ -1,0 +1,261 @@
+package ensemble
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"text/tabwriter"
+
+	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/models"
+	"github.com/fkd-project/fkd/torch"
+	"github.com/fkd-project/fkd/train"
+)
+
+// Weights returns the weights, non-negative and summing to 1, of the mix
+// of the members' predictions closest to the truth: the mix minimising
+// the squared error summed over the coordinates where mask is true. preds
+// holds one slice per member, each as long as truth and mask (n faces ·
+// 30 coordinates, in pixels). It solves the small quadratic programme on
+// the simplex by projected gradient descent on the members' Gram matrix.
+func Weights(preds [][]float32, truth []float32, mask []bool) []float64 {
+	k := len(preds)
+	gram := make([]float64, k*k) // Σ p_i·p_j over the masked coordinates
+	lin := make([]float64, k)    // Σ p_i·y
+	for c, ok := range mask {
+		if !ok {
+			continue
+		}
+		y := float64(truth[c])
+		for i := range k {
+			pi := float64(preds[i][c])
+			lin[i] += pi * y
+			for j := i; j < k; j++ {
+				gram[i*k+j] += pi * float64(preds[j][c])
+			}
+		}
+	}
+	trace := 0.0
+	for i := range k {
+		for j := range i {
+			gram[i*k+j] = gram[j*k+i]
+		}
+		trace += gram[i*k+i]
+	}
+	w := make([]float64, k)
+	for i := range w {
+		w[i] = 1 / float64(k)
+	}
+	if k == 1 || trace == 0 {
+		return w
+	}
+	// The objective wᵀGw − 2bᵀw has gradient 2(Gw − b), Lipschitz with
+	// constant 2·λmax(G) ≤ 2·trace(G).
+	step := 1 / (2 * trace)
+	grad := make([]float64, k)
+	next := make([]float64, k)
+	for range 20000 {
+		for i := range k {
+			g := -lin[i]
+			for j := range k {
+				g += gram[i*k+j] * w[j]
+			}
+			grad[i] = 2 * g
+		}
+		for i := range k {
+			next[i] = w[i] - step*grad[i]
+		}
+		projectSimplex(next)
+		moved := 0.0
+		for i := range k {
+			moved = math.Max(moved, math.Abs(next[i]-w[i]))
+		}
+		copy(w, next)
+		if moved < 1e-12 {
+			break
+		}
+	}
+	return w
+}
+
+// projectSimplex replaces v by its Euclidean projection on the simplex
+// {w : w ≥ 0, Σw = 1}.
+func projectSimplex(v []float64) {
+	u := slices.Clone(v)
+	slices.Sort(u)
+	slices.Reverse(u)
+	sum, theta := 0.0, 0.0
+	for i, x := range u {
+		sum += x
+		if t := (sum - 1) / float64(i+1); x-t > 0 {
+			theta = t
+		}
+	}
+	for i := range v {
+		v[i] = math.Max(v[i]-theta, 0)
+	}
+}
+
+// RMSE returns the root mean squared error in pixels, over the masked
+// coordinates, of the mix of preds with weights w.
+func RMSE(preds [][]float32, w []float64, truth []float32, mask []bool) float64 {
+	sum, n := 0.0, 0
+	for c, ok := range mask {
+		if !ok {
+			continue
+		}
+		p := 0.0
+		for i := range preds {
+			p += w[i] * float64(preds[i][c])
+		}
+		d := p - float64(truth[c])
+		sum += d * d
+		n++
+	}
+	if n == 0 {
+		return math.NaN()
+	}
+	return math.Sqrt(sum / float64(n))
+}
+
+// FitOptions says how Fit works.
+type FitOptions struct {
+	TTA    train.TTA
+	Device torch.Device
+	Log    io.Writer // progress lines; nil: none
+}
+
+// Fitted is what Fit found.
+type Fitted struct {
+	File       File      // the ensemble, weights fitted, member paths as given
+	Faces      int       // hold-out faces scored
+	MemberRMSE []float64 // each member alone, pixels
+	EqualRMSE  float64   // the members with equal weights
+	FittedRMSE float64   // the fitted weights, on the faces they were fitted on
+	// CrossRMSE is the fitted ensemble's RMSE when each half of the
+	// hold-out faces is scored with weights fitted on the other half: an
+	// estimate that does not flatter the weights.
+	CrossRMSE float64
+}
+
+// Fit loads each member in turn, predicts the hold-out faces of set that
+// all members share (CheckSplit) with test-time augmentation o.TTA, and
+// fits the members' weights on them (Weights).
+func Fit(paths []string, set *dataset.Set, o FitOptions) (Fitted, error) {
+	if len(paths) == 0 {
+		return Fitted{}, errors.New("an ensemble needs at least one model")
+	}
+	log := o.Log
+	if log == nil {
+		log = io.Discard
+	}
+	var (
+		metas []models.Meta
+		preds [][]float32
+		hold  *dataset.Set
+	)
+	for i, path := range paths {
+		m, meta, err := models.Load(path, o.Device)
+		if err != nil {
+			return Fitted{}, err
+		}
+		metas = append(metas, meta)
+		if err := CheckSplit(paths[:i+1], metas); err != nil {
+			m.Store().Free()
+			return Fitted{}, err
+		}
+		if hold == nil {
+			if hold, err = holdoutFaces(set, meta); err != nil {
+				m.Store().Free()
+				return Fitted{}, err
+			}
+		}
+		fmt.Fprintf(log, "predicting %d hold-out faces with %s (%s)\n", hold.Len(), path, meta.Spec)
+		var p []float32
+		err = torch.Catch(func() {
+			p = models.Predict(train.WithTTA(m, o.TTA), hold.Images, train.EvalBatch, o.Device)
+		})
+		m.Store().Free()
+		if err != nil {
+			return Fitted{}, fmt.Errorf("predict with %s: %w", path, err)
+		}
+		preds = append(preds, p)
+	}
+	f := Fitted{Faces: hold.Len()}
+	for i := range preds {
+		f.MemberRMSE = append(f.MemberRMSE, RMSE(preds[i:i+1], []float64{1}, hold.Coords, hold.Mask))
+	}
+	equal, _ := models.NormaliseWeights(nil, len(preds))
+	f.EqualRMSE = RMSE(preds, equal, hold.Coords, hold.Mask)
+	w := Weights(preds, hold.Coords, hold.Mask)
+	f.FittedRMSE = RMSE(preds, w, hold.Coords, hold.Mask)
+	f.CrossRMSE = crossRMSE(preds, hold.Coords, hold.Mask)
+	f.File = File{Format: Format, TTA: o.TTA.String(), HoldoutRMSE: f.FittedRMSE}
+	for i, p := range paths {
+		f.File.Members = append(f.File.Members, Member{Model: p, Weight: w[i]})
+	}
+	return f, nil
+}
+
+// holdoutFaces returns the hold-out part of set that the model with meta
+// left out of its training.
+func holdoutFaces(set *dataset.Set, meta models.Meta) (*dataset.Set, error) {
+	h, seed, drop, _ := train.OwnHoldout(meta)
+	_, idx := dataset.Split(set, h, seed)
+	if drop {
+		idx = train.WithoutOutliers(set, idx)
+	}
+	if len(idx) == 0 {
+		return nil, fmt.Errorf("the hold-out part (fraction %v, seed %d) of %d faces is empty", h, seed, set.Len())
+	}
+	return set.Subset(idx), nil
+}
+
+// crossRMSE scores each half of the faces (alternate faces) with weights
+// fitted on the other half, and returns the RMSE over both.
+func crossRMSE(preds [][]float32, truth []float32, mask []bool) float64 {
+	half := func(parity int) []bool {
+		m := make([]bool, len(mask))
+		for c := range mask {
+			m[c] = mask[c] && (c/dataset.NumCoords)%2 == parity
+		}
+		return m
+	}
+	even, odd := half(0), half(1)
+	sq := func(w []float64, m []bool) (float64, int) {
+		r := RMSE(preds, w, truth, m)
+		n := 0
+		for _, ok := range m {
+			if ok {
+				n++
+			}
+		}
+		if n == 0 {
+			return 0, 0
+		}
+		return r * r * float64(n), n
+	}
+	s1, n1 := sq(Weights(preds, truth, odd), even)
+	s2, n2 := sq(Weights(preds, truth, even), odd)
+	if n1+n2 == 0 {
+		return math.NaN()
+	}
+	return math.Sqrt((s1 + s2) / float64(n1+n2))
+}
+
+// WriteTable writes what Fit found as a table: each member's hold-out
+// RMSE and fitted weight, then the ensemble with equal and with fitted
+// weights, and the cross-fitted estimate.
+func (f Fitted) WriteTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "member\tweight\thold-out RMSE (px)\t\n")
+	for i, m := range f.File.Members {
+		fmt.Fprintf(tw, "%s\t%.3f\t%.4f\t\n", m.Model, m.Weight, f.MemberRMSE[i])
+	}
+	fmt.Fprintf(tw, "ensemble, equal weights\t\t%.4f\t\n", f.EqualRMSE)
+	fmt.Fprintf(tw, "ensemble, fitted weights\t\t%.4f\t\n", f.FittedRMSE)
+	fmt.Fprintf(tw, "  the same, each half scored with weights fitted on the other\t\t%.4f\t\n", f.CrossRMSE)
+	return tw.Flush()
+}

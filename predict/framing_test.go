@@ -1,0 +1,60 @@
+package predict
+
+import (
+	"image"
+	"math"
+	"testing"
+
+	"github.com/fkd-project/fkd/dataset"
+)
+
+func TestFramingOf(t *testing.T) {
+	f, err := FramingOf(ytfMeans)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(f.X-48.45) > 1e-4 || math.Abs(f.Y-58.4) > 1e-4 || math.Abs(f.Length-41.2) > 1e-4 {
+		t.Errorf("framing %+v, want (48.45, 58.4), 41.2", f)
+	}
+	var flat [dataset.NumCoords]float32
+	if _, err := FramingOf(flat); err == nil {
+		t.Error("keypoint means all at 0: no error")
+	}
+}
+
+// TestCrop checks that a crop framed from a face's anchor, cut and
+// resampled to 96×96, puts the anchor where the training faces have it.
+func TestCrop(t *testing.T) {
+	f := Framing{X: 48.45, Y: 58.4, Length: 41.2}
+	tests := []Anchor{
+		{X: 48.45, Y: 58.4, Length: 41.2}, // the frame itself
+		{X: 300, Y: 200, Length: 82.4},    // twice as big
+		{X: 10, Y: 5, Length: 20.6},       // half, reaching past the top-left
+		{X: 1000.3, Y: 700.8, Length: 133.7},
+	}
+	for _, a := range tests {
+		c := f.Crop(a)
+		if c.Dx() != c.Dy() {
+			t.Errorf("crop %v of %+v is not square", c, a)
+		}
+		s := float64(c.Dx()) / dataset.ImageSize
+		x, y, l := (a.X-float64(c.Min.X))/s, (a.Y-float64(c.Min.Y))/s, a.Length/s
+		// Rounding the crop to whole pixels moves the anchor by at most
+		// half a photo pixel, and the scale by half a pixel in the side.
+		tol := 0.5/s + 0.01
+		if math.Abs(x-f.X) > tol+f.X/float64(c.Dx()) || math.Abs(y-f.Y) > tol+f.Y/float64(c.Dx()) || math.Abs(l-f.Length) > f.Length/float64(c.Dx())+0.01 {
+			t.Errorf("anchor %+v in crop %v lands at (%.2f, %.2f), %.2f long; want %+v", a, c, x, y, l, f)
+		}
+	}
+	if got := f.Crop(Anchor{X: 48.45, Y: 58.4, Length: 41.2}); got != image.Rect(0, 0, 96, 96) {
+		t.Errorf("the training frame's own anchor gives crop %v, want the frame", got)
+	}
+}
+
+func TestBoxAnchor(t *testing.T) {
+	b := BoxAnchor{X: 0.5, Y: 0.6, Length: 0.5}
+	a := b.Anchor(image.Rect(100, 200, 200, 300))
+	if a != (Anchor{X: 150, Y: 260, Length: 50}) {
+		t.Errorf("anchor %+v", a)
+	}
+}

@@ -1,0 +1,63 @@
+package train
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for the goroutine that writes the
+// message and the test that reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestInterruptible(t *testing.T) {
+	t.Run("signal", func(t *testing.T) {
+		var w syncBuffer
+		ctx, stop := Interruptible(&w)
+		defer stop()
+		if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(10 * time.Second):
+			t.Fatal("SIGTERM did not cancel the context")
+		}
+		want := "finishing the step and saving a checkpoint (signal again to quit at once)\n"
+		for deadline := time.Now().Add(10 * time.Second); !strings.HasSuffix(w.String(), want); {
+			if time.Now().After(deadline) {
+				t.Fatalf("said %q, want a line ending %q", w.String(), want)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+	t.Run("stop", func(t *testing.T) {
+		var w syncBuffer
+		ctx, stop := Interruptible(&w)
+		stop()
+		<-ctx.Done()
+		time.Sleep(50 * time.Millisecond)
+		if w.String() != "" || context.Cause(ctx) != context.Canceled {
+			t.Errorf("stop said %q with cause %v; want nothing, context.Canceled", w.String(), context.Cause(ctx))
+		}
+	})
+}
