@@ -276,3 +276,35 @@ func TestLoadForms(t *testing.T) {
 
 func strconvFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 func strconvInt(i int64) string     { return strconv.FormatInt(i, 10) }
+
+// TestCheckSplit: members share a split when fraction, seed and outlier
+// setting agree and so does the data: by fingerprint where both files
+// record one, else by the faces in each part (files of an older fkd).
+func TestCheckSplit(t *testing.T) {
+	meta := func(data, faces string) models.Meta {
+		e := map[string]string{train.ExtraHoldout: "0.1", train.ExtraSeed: "1",
+			train.ExtraTrainFaces: faces, train.ExtraHoldFaces: "340"}
+		if data != "" {
+			e[train.ExtraData] = data
+		}
+		return models.Meta{Extra: e}
+	}
+	tests := []struct {
+		name string
+		b    models.Meta
+		want string // "" when shared
+	}{
+		{"same fingerprint", meta("fp1", "3063"), ""},
+		{"other fingerprint", meta("fp2", "3063"), "was split with"},
+		{"older file, same faces", meta("", "3063"), ""},
+		{"older file, other faces", meta("", "3062"), "data 3062+340 faces"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := ensemble.CheckSplit([]string{"a.pt", "b.pt"}, []models.Meta{meta("fp1", "3063"), tt.b})
+			if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "b.pt")) {
+				t.Errorf("got %v, want %q", err, tt.want)
+			}
+		})
+	}
+}

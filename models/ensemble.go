@@ -228,20 +228,3 @@ func (e *ensemble) Spec() Spec {
 	}
 	return s
 }
-
-func (e *ensemble) countMACs() int64 {
-	wasTraining := e.store.Training()
-	e.store.Eval()
-	defer e.store.SetTraining(wasTraining)
-	e.trace.on, e.trace.macs = true, 0
-	defer func() { e.trace.on = false }()
-	torch.NoGrad(func() {
-		torch.WithScope(func() {
-			x := torch.Zeros([]int64{1, 1, dataset.ImageSize, dataset.ImageSize}, torch.Float32, e.store.Device())
-			for _, net := range e.nets {
-				net.Forward(x)
-			}
-		})
-	})
-	return e.trace.macs
-}

@@ -146,24 +146,27 @@ func Count(m Model) (params int, macsPerFace int64) {
 	params = m.Store().NumParams()
 	switch mm := m.(type) {
 	case *model:
-		return params, mm.countMACs()
+		return params, countMACs(mm, mm.trace)
 	case *ensemble:
-		return params, mm.countMACs()
+		return params, countMACs(mm, mm.trace)
 	}
 	return params, -1
 }
 
-func (m *model) countMACs() int64 {
-	wasTraining := m.store.Training()
-	m.store.Eval()
-	defer m.store.SetTraining(wasTraining)
-	m.trace.on, m.trace.macs = true, 0
-	defer func() { m.trace.on = false }()
+// countMACs runs m once on one face in evaluation mode, without
+// recording gradients, with trace, to which m's layers report, counting.
+func countMACs(m Model, trace *tracer) int64 {
+	store := m.Store()
+	wasTraining := store.Training()
+	store.Eval()
+	defer store.SetTraining(wasTraining)
+	trace.on, trace.macs = true, 0
+	defer func() { trace.on = false }()
 	torch.NoGrad(func() {
 		torch.WithScope(func() {
-			x := torch.Zeros([]int64{1, 1, dataset.ImageSize, dataset.ImageSize}, torch.Float32, m.store.Device())
+			x := torch.Zeros([]int64{1, 1, dataset.ImageSize, dataset.ImageSize}, torch.Float32, store.Device())
 			m.Forward(x)
 		})
 	})
-	return m.trace.macs
+	return trace.macs
 }
