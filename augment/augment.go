@@ -43,6 +43,11 @@ import (
 const (
 	size      = dataset.ImageSize
 	halfWidth = dataset.ImageSize / 2.0
+	// centre is the image's centre in normalised keypoint coordinates,
+	// (x - 48) / 48: keypoints count pixels from 1 (dataset.ImageCentre is
+	// 48.5), so the pixel grid's own normalised coordinates, which the
+	// faces turn, zoom and mirror about, are a keypoint's minus centre.
+	centre = (dataset.ImageCentre - halfWidth) / halfWidth
 )
 
 // Columns of the uniform draws Apply makes per face.
@@ -159,8 +164,9 @@ func adjustGrey(images, u *torch.Tensor, o Options) *torch.Tensor {
 
 // ApplyMatrix moves each face of a batch (shaped as for Apply) by its own
 // affine map, given as forward matrices [N, 2, 3] on the batch's device
-// that send a point p of the input, in normalised coordinates, to
-// A·p + t in the output, where [A | t] is the face's matrix. The image is
+// that send a point p of the input, in the pixel grid's normalised
+// coordinates (the image spans [-1, 1], its centre is 0), to A·p + t in
+// the output, where [A | t] is the face's matrix. The image is
 // resampled bilinearly with the border pixels extended outwards; the
 // keypoints are mapped by the same matrix. Where A mirrors the face
 // (det A < 0) the left and right keypoints trade places, as a label
@@ -187,14 +193,14 @@ func ApplyMatrix(images, coords, mask, forward *torch.Tensor) (augImages, augCoo
 	grid := torch.AffineGrid(theta, [4]int64{n, 1, size, size}, false)
 	augImages = torch.GridSample(images, grid, torch.Bilinear, torch.PadBorder, false)
 
-	// Keypoints as rows (x, y): q = p·Aᵀ + tᵀ.
-	points := coords.Reshape(n, dataset.NumKeypoints, 2)
+	// Keypoints as rows (x, y) in the grid's coordinates: q = p·Aᵀ + tᵀ.
+	points := coords.Reshape(n, dataset.NumKeypoints, 2).SubScalar(centre)
 	moved := points.Matmul(forward.Narrow(2, 0, 2).Transpose(1, 2)).Add(forward.Narrow(2, 2, 1).Transpose(1, 2))
 	inside := moved.Abs().LeScalar(1).ToDType(torch.Float32).MinDims([]int64{2}, true) // [N, 15, 1]
 	augMask = mask.Reshape(n, dataset.NumKeypoints, 2).Mul(inside).Reshape(n, dataset.NumCoords)
 	// Missing coordinates are 0; present ones keep their value whatever
 	// their weight.
-	augCoords = moved.Reshape(n, dataset.NumCoords).Mul(augMask.GtScalar(0).ToDType(torch.Float32))
+	augCoords = moved.AddScalar(centre).Reshape(n, dataset.NumCoords).Mul(augMask.GtScalar(0).ToDType(torch.Float32))
 
 	mirrored := det.LtScalar(0) // [N, 1]
 	perm := flipPerm(images.Device())

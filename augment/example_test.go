@@ -41,13 +41,16 @@ func ExampleUnflipCoords() {
 	}
 	mirrored, _ := augment.FlipBatch(images, nil)
 	pred := predict(images).Add(augment.UnflipCoords(predict(mirrored))).DivScalar(2)
-	fmt.Println(pred.Float32s()[:4]) // x averages 0.25 and -0.25; y stays
-	// Output: [0 0.25 0 0.25]
+	// x averages 0.25 and its mirror about the image's centre, pixel 48.5
+	// (1/96 normalised); y stays.
+	fmt.Println(pred.Float32s()[:4])
+	// Output: [0.010416664 0.25 0.010416664 0.25]
 }
 
 // A fixed transform, for deterministic augmentation: a face zoomed out to
-// 90% and mirrored. Its left eye centre, at pixel (60, 36), lands where
-// its right eye centre should be, and is relabelled.
+// 90% and mirrored, both about the image's centre, (48.5, 48.5) in
+// keypoint coordinates. Its left eye centre, at (60, 36), lands where its
+// right eye centre should be, and is relabelled.
 func ExampleApplyMatrix() {
 	s := torch.NewScope()
 	defer s.Close()
@@ -61,5 +64,5 @@ func ExampleApplyMatrix() {
 	_, y, _ := augment.ApplyMatrix(images, coords, mask, m)
 	p := y.Float32s()
 	fmt.Printf("right eye centre at pixel (%.1f, %.1f)\n", p[2]*48+48, p[3]*48+48)
-	// Output: right eye centre at pixel (37.2, 37.2)
+	// Output: right eye centre at pixel (38.2, 37.2)
 }

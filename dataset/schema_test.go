@@ -77,11 +77,11 @@ func TestFlipCoords(t *testing.T) {
 	if m[0] || c[0] != 0 {
 		t.Errorf("left eye after flip: %v %v, want missing", c[0], m[0])
 	}
-	if !m[2] || c[2] != 30 || c[3] != 37 {
-		t.Errorf("right eye after flip: (%v, %v) %v, want (30, 37) true", c[2], c[3], m[2])
+	if !m[2] || c[2] != 31 || c[3] != 37 {
+		t.Errorf("right eye after flip: (%v, %v) %v, want (31, 37) true", c[2], c[3], m[2])
 	}
-	if c[20] != 46 || c[21] != 60 {
-		t.Errorf("nose after flip: (%v, %v), want (46, 60)", c[20], c[21])
+	if c[20] != 47 || c[21] != 60 {
+		t.Errorf("nose after flip: (%v, %v), want (47, 60)", c[20], c[21])
 	}
 }
 

@@ -54,6 +54,9 @@ func LoadEnsemble(paths []string, weights []float64, dev torch.Device) (Model, [
 			return nil, nil, fmt.Errorf("ensemble member %s: its keypoints or conventions differ from those of %s", paths[i], paths[0])
 		}
 	}
+	if !dev.IsCUDA() {
+		e.store.ToChannelsLast() // as Load lays out a single model
+	}
 	e.store.Eval()
 	return e, metas, nil
 }

@@ -105,7 +105,8 @@ func encodeMeta(spec Spec, meta Meta) (map[string]string, error) {
 
 // Load reads a model file written by Save: it rebuilds the architecture
 // the metadata names on dev, loads the weights and buffers, and puts the
-// model in evaluation mode. Any problem, from a file that is not a model
+// model in evaluation mode. On the CPU the model is laid out channels last
+// (nn.Store.ToChannelsLast), which LibTorch's CPU convolutions run faster. Any problem, from a file that is not a model
 // (such as a PyTorch .pt checkpoint), which wraps ErrNotModel, to weights
 // that do not fit the architecture, which wraps nn.ErrMismatch, is an error
 // naming the file.
@@ -129,6 +130,9 @@ func Load(path string, dev torch.Device) (Model, Meta, error) {
 	m, err := New(meta.Spec, dev)
 	if err != nil {
 		return nil, Meta{}, fmt.Errorf("load %s: %w", path, err)
+	}
+	if !dev.IsCUDA() {
+		m.Store().ToChannelsLast()
 	}
 	if _, err := m.Store().Load(path); err != nil {
 		m.Store().Free()

@@ -43,6 +43,9 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 				}
 			})
 			m.Store().Eval()
+			// Load lays a model out channels last on the CPU; the same
+			// layout computes the same outputs to the bit.
+			m.Store().ToChannelsLast()
 			var want []float32
 			torch.NoGrad(func() { torch.WithScope(func() { want = m.Forward(x).Float32s() }) })
 
@@ -58,6 +61,11 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 			defer loaded.Store().Free()
 			if loaded.Store().Training() {
 				t.Error("Load left the model in training mode")
+			}
+			for _, nt := range loaded.Store().NamedParams() {
+				if len(nt.Tensor.Shape()) == 4 && !nt.Tensor.IsChannelsLast() {
+					t.Errorf("%s is not channels last after Load on the CPU", nt.Name)
+				}
 			}
 			if got.Spec.String() != m.Spec().String() || loaded.Spec().String() != m.Spec().String() {
 				t.Errorf("spec %v (model %v), want %v", got.Spec, loaded.Spec(), m.Spec())

@@ -112,13 +112,15 @@ func (b *builder) convBNLinear(p nn.Path, in, out, kernel, stride int64) *convBN
 	return c
 }
 
-// Forward applies the convolution, normalisation and activation.
+// Forward applies the convolution, normalisation and activation. The ReLU
+// works in place: nothing else reads the normalised tensor, and batch
+// normalisation's gradient does not need its output.
 func (c *convBN) Forward(x *torch.Tensor) *torch.Tensor {
 	y := c.bn.Forward(c.conv.Forward(x))
-	if c.linear {
-		return y
+	if !c.linear {
+		y.ReluInPlace()
 	}
-	return y.Relu()
+	return y
 }
 
 // flattenGrid is a head's first step for regression: it pools features

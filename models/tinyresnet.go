@@ -83,5 +83,7 @@ func (blk *basicBlock) Forward(x *torch.Tensor) *torch.Tensor {
 	if blk.shortcut != nil {
 		skip = blk.shortcut.Forward(x)
 	}
-	return y.Add(skip).Relu()
+	out := y.Add(skip)
+	out.ReluInPlace() // the sum's gradient does not need the sum
+	return out
 }

@@ -284,15 +284,16 @@ func (f *Face) ToPhoto(x, y float64) (float64, float64) {
 }
 
 // KeypointsToPhoto maps the 30 coordinates of one face's keypoints, x
-// then y of each in dataset.Keypoints order and in face pixels (as
-// models.Predict returns them), to the photo's pixels.
+// then y of each in dataset.Keypoints order, as models.Predict returns
+// them (keypoint coordinates, which count pixels from 1: see
+// dataset.PixelOrigin), to the photo's pixels.
 func (f *Face) KeypointsToPhoto(coords []float32) [dataset.NumCoords]float64 {
 	if len(coords) != dataset.NumCoords {
 		panic(fmt.Sprintf("photo: %d coordinates, want %d", len(coords), dataset.NumCoords))
 	}
 	var out [dataset.NumCoords]float64
 	for k := range dataset.NumKeypoints {
-		out[2*k], out[2*k+1] = f.ToPhoto(float64(coords[2*k]), float64(coords[2*k+1]))
+		out[2*k], out[2*k+1] = f.ToPhoto(float64(coords[2*k])-dataset.PixelOrigin, float64(coords[2*k+1])-dataset.PixelOrigin)
 	}
 	return out
 }

@@ -227,7 +227,8 @@ func TestToPhoto(t *testing.T) {
 	}
 	got := f.KeypointsToPhoto(coords)
 	for k := range dataset.NumKeypoints {
-		wx, wy := f.ToPhoto(float64(coords[2*k]), float64(coords[2*k+1]))
+		// Keypoints count pixels from 1; ToPhoto takes pixel positions.
+		wx, wy := f.ToPhoto(float64(coords[2*k])-dataset.PixelOrigin, float64(coords[2*k+1])-dataset.PixelOrigin)
 		if got[2*k] != wx || got[2*k+1] != wy {
 			t.Errorf("keypoint %d: (%g, %g), want (%g, %g)", k, got[2*k], got[2*k+1], wx, wy)
 		}

@@ -176,8 +176,9 @@ func drawMarkers(c *vgimg.Canvas, h int, tile image.Rectangle, f Face) {
 	scale := float64(tile.Dx()) / dataset.ImageSize
 	r := max(float64(tile.Dx())/40, 2.5) // marker radius in pixels
 	at := func(coords []float32, k int) vg.Point {
-		x := float64(tile.Min.X) + float64(coords[2*k])*scale
-		y := float64(tile.Min.Y) + float64(coords[2*k+1])*scale
+		// Keypoints count pixels from 1 (dataset.PixelOrigin).
+		x := float64(tile.Min.X) + (float64(coords[2*k])-dataset.PixelOrigin)*scale
+		y := float64(tile.Min.Y) + (float64(coords[2*k+1])-dataset.PixelOrigin)*scale
 		return toPoint(h, x, y)
 	}
 	for k := range dataset.NumKeypoints {

@@ -70,9 +70,10 @@ func Preview(images, coords, mask []float32, n, zoom int) *image.RGBA {
 			if mask[j] == 0 || mask[j+1] == 0 {
 				continue
 			}
-			// Normalised u is pixel (u+1)*48; pixel c spans [c, c+1).
-			px := (float64(coords[j]) + 1) * dataset.ImageSize / 2 * float64(zoom)
-			py := (float64(coords[j+1]) + 1) * dataset.ImageSize / 2 * float64(zoom)
+			// Normalised u is keypoint coordinate (u+1)*48, and pixel c
+			// spans [c, c+1) + dataset.PixelOrigin in those.
+			px := ((float64(coords[j])+1)*dataset.ImageSize/2 - dataset.PixelOrigin) * float64(zoom)
+			py := ((float64(coords[j+1])+1)*dataset.ImageSize/2 - dataset.PixelOrigin) * float64(zoom)
 			drawCross(img, image.Rect(x0, y0, x0+tile, y0+tile), int(math.Floor(px))+x0, int(math.Floor(py))+y0, zoom+1, KeypointColours[k])
 		}
 	}

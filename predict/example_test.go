@@ -17,5 +17,5 @@ func ExampleFraming_Crop() {
 	fmt.Println("crop", predict.DefaultFraming.Crop(a))
 	// Output:
 	// anchor (402.6, 228.2), 96.8 pixels long
-	// crop (289,91)-(515,317)
+	// crop (290,92)-(516,318)
 }

@@ -37,16 +37,18 @@ func AnchorOf(coords []float64) Anchor {
 }
 
 // Framing is how the training faces sit in their 96×96 frame: the anchor
-// of their mean keypoints, in face pixels. A face framed alike, its
+// of their mean keypoints, in the face's continuous pixel coordinates
+// (the frame spans [0, 96]; keypoint files count from 1, see
+// dataset.PixelOrigin). A face framed alike, its
 // anchor at the same place and of the same length, is what a model
 // trained on them knows best. FramingOf measures a model's own.
 type Framing Anchor
 
 // DefaultFraming is the framing of Kaggle's faces, and of fkd-ytf's,
 // which were cut to match them (fkd-ytf's README): the anchor at (48.45,
-// 58.4), 41.2 pixels long. It stands in for a model file that holds no
-// keypoint means.
-var DefaultFraming = Framing{X: 48.45, Y: 58.4, Length: 41.2}
+// 58.4) in keypoint coordinates, 41.2 pixels long. It stands in for a
+// model file that holds no keypoint means.
+var DefaultFraming = Framing{X: 48.45 - dataset.PixelOrigin, Y: 58.4 - dataset.PixelOrigin, Length: 41.2}
 
 // FramingOf returns the framing of the faces whose mean keypoints are
 // means, as a model file holds them (models.Meta.Means).
@@ -59,6 +61,8 @@ func FramingOf(means [dataset.NumCoords]float32) (Framing, error) {
 	if !(a.Length >= 4 && a.Length <= dataset.ImageSize) || math.IsNaN(a.X+a.Y) {
 		return Framing{}, fmt.Errorf("the training keypoint means put the eyes and the bottom lip %.3g pixels apart: no framing of a face can be measured from them", a.Length)
 	}
+	a.X -= dataset.PixelOrigin
+	a.Y -= dataset.PixelOrigin
 	return Framing(a), nil
 }
 

@@ -13,8 +13,13 @@ func TestFramingOf(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if math.Abs(f.X-48.45) > 1e-4 || math.Abs(f.Y-58.4) > 1e-4 || math.Abs(f.Length-41.2) > 1e-4 {
-		t.Errorf("framing %+v, want (48.45, 58.4), 41.2", f)
+	// The means' anchor is at (48.45, 58.4) in keypoint coordinates,
+	// which count pixels from 1; the framing is in pixel positions.
+	if math.Abs(f.X-47.95) > 1e-4 || math.Abs(f.Y-57.9) > 1e-4 || math.Abs(f.Length-41.2) > 1e-4 {
+		t.Errorf("framing %+v, want (47.95, 57.9), 41.2", f)
+	}
+	if d := DefaultFraming; math.Abs(f.X-d.X) > 1e-4 || math.Abs(f.Y-d.Y) > 1e-4 || math.Abs(f.Length-d.Length) > 1e-4 {
+		t.Errorf("framing of fkd-ytf's means %+v, DefaultFraming %+v", f, d)
 	}
 	var flat [dataset.NumCoords]float32
 	if _, err := FramingOf(flat); err == nil {

@@ -68,7 +68,7 @@ func TestPipelineExact(t *testing.T) {
 		if i%2 == 1 {
 			corner = float64(box.Min.Y)
 		}
-		if want := corner + 2*float64(ytfMeans[i]); math.Abs(v-want) > 1e-3 {
+		if want := corner + 2*(float64(ytfMeans[i])-dataset.PixelOrigin); math.Abs(v-want) > 1e-3 {
 			t.Errorf("%s = %.3f, want %.3f", dataset.CoordNames()[i], v, want)
 		}
 	}

@@ -95,6 +95,12 @@ func CUDADevices() ([]CUDADeviceInfo, error) {
 // with (official builds link MKL into libtorch_cpu).
 func BLAS() string {
 	if lib := loadedBLAS("/proc/self/maps"); lib != "" {
+		switch n := int(C.fkd_blas_threads()); {
+		case n == 1:
+			lib += " (1 thread)"
+		case n > 1:
+			lib += fmt.Sprintf(" (%d threads)", n)
+		}
 		return lib
 	}
 	for _, line := range strings.Split(BuildConfig(), "\n") {

@@ -81,3 +81,21 @@ func TestBuildFacts(t *testing.T) {
 		t.Errorf("ReleaseVersion() = %s differs from Version() = %s in a build without -X", ReleaseVersion(), Version())
 	}
 }
+
+func TestBLASTuned(t *testing.T) {
+	tests := []struct {
+		env  map[string]string
+		want bool
+	}{
+		{nil, true},
+		{map[string]string{"FKD_BLAS": "default"}, false},
+		{map[string]string{"OPENBLAS_NUM_THREADS": "4"}, false},
+		{map[string]string{"GOTO_NUM_THREADS": "2"}, false},
+		{map[string]string{"FKD_BLAS": "", "OMP_NUM_THREADS": "2"}, true},
+	}
+	for _, tt := range tests {
+		if got := blasTuned(func(k string) string { return tt.env[k] }); got != tt.want {
+			t.Errorf("blasTuned(%v) = %v, want %v", tt.env, got, tt.want)
+		}
+	}
+}

@@ -32,6 +32,8 @@ package torch
 // #cgo nocallback fkd_binary_scalar
 // #cgo noescape fkd_binary_scalar_
 // #cgo nocallback fkd_binary_scalar_
+// #cgo noescape fkd_blas_threads
+// #cgo nocallback fkd_blas_threads
 // #cgo noescape fkd_build_config
 // #cgo nocallback fkd_build_config
 // #cgo noescape fkd_cat
@@ -88,6 +90,8 @@ package torch
 // #cgo nocallback fkd_huber_loss
 // #cgo noescape fkd_index_select
 // #cgo nocallback fkd_index_select
+// #cgo noescape fkd_is_channels_last
+// #cgo nocallback fkd_is_channels_last
 // #cgo noescape fkd_item
 // #cgo nocallback fkd_item
 // #cgo noescape fkd_leaky_relu
@@ -114,6 +118,8 @@ package torch
 // #cgo nocallback fkd_reduce
 // #cgo noescape fkd_release
 // #cgo nocallback fkd_release
+// #cgo noescape fkd_relu_
+// #cgo nocallback fkd_relu_
 // #cgo noescape fkd_requires_grad
 // #cgo nocallback fkd_requires_grad
 // #cgo noescape fkd_reshape
@@ -150,6 +156,8 @@ package torch
 // #cgo nocallback fkd_to
 // #cgo noescape fkd_transpose
 // #cgo nocallback fkd_transpose
+// #cgo noescape fkd_tune_blas
+// #cgo nocallback fkd_tune_blas
 // #cgo noescape fkd_tune_malloc
 // #cgo nocallback fkd_tune_malloc
 // #cgo noescape fkd_unary

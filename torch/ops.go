@@ -10,31 +10,34 @@ import "runtime"
 // internal/opgen/table.go; unary, binary, binaryScalar, inPlace and reduce
 // below are what they call.
 //
-// The element-wise helpers call the shim directly rather than through call:
-// out then stays on the stack, and the ops that run most often allocate
-// nothing but their Tensor.
+// The element-wise helpers call the shim directly rather than through call,
+// and the shim returns their result by value: the ops that run most often
+// allocate nothing but their Tensor, and cgo has no pointer to check.
 
 func (t *Tensor) unary(op C.int) *Tensor {
-	var out *C.fkd_tensor
-	err := C.fkd_unary(op, t.live(), &out)
+	r := C.fkd_unary(op, t.live())
 	runtime.KeepAlive(t)
-	return result(err, out)
+	return result(r.err, r.t)
 }
 
 func (t *Tensor) binary(op C.int, o *Tensor) *Tensor {
-	var out *C.fkd_tensor
-	err := C.fkd_binary(op, t.live(), o.live(), &out)
+	r := C.fkd_binary(op, t.live(), o.live())
 	runtime.KeepAlive(t)
 	runtime.KeepAlive(o)
-	return result(err, out)
+	return result(r.err, r.t)
 }
 
 func (t *Tensor) binaryScalar(op C.int, s float64) *Tensor {
-	var out *C.fkd_tensor
-	err := C.fkd_binary_scalar(op, t.live(), C.double(s), &out)
+	r := C.fkd_binary_scalar(op, t.live(), C.double(s))
 	runtime.KeepAlive(t)
-	return result(err, out)
+	return result(r.err, r.t)
 }
+
+// ReluInPlace sets t to max(t, 0), in place. Autograd records it (its
+// gradient needs only the result), so a training step can rectify an
+// activation that nothing else reads, such as batch normalisation's output,
+// without a second tensor of its size.
+func (t *Tensor) ReluInPlace() { t.inPlace(nil, C.fkd_relu_(t.live())) }
 
 // LeakyRelu returns max(x, slope*x) for 0 <= slope < 1.
 func (t *Tensor) LeakyRelu(slope float64) *Tensor {

@@ -72,6 +72,15 @@ func (t *Tensor) Sin() *Tensor { return t.unary(C.FKD_SIN) }
 // Cos returns the cosine of each element (in radians).
 func (t *Tensor) Cos() *Tensor { return t.unary(C.FKD_COS) }
 
+// ChannelsLast returns the 4-D tensor t with its elements laid out channels
+// last, NHWC in memory (its shape and values stay [N, C, H, W]), copying
+// only when LibTorch would not already take it for such a tensor
+// (IsChannelsLast). A tensor of one channel is restrided too: its layout is
+// otherwise ambiguous, and a convolution would keep its output in row-major
+// order. Convolutions on the CPU run faster on channels-last tensors, and
+// the ops that follow keep the layout.
+func (t *Tensor) ChannelsLast() *Tensor { return t.unary(C.FKD_CHANNELS_LAST) }
+
 // Add returns t + o, broadcasting t and o against each other.
 func (t *Tensor) Add(o *Tensor) *Tensor { return t.binary(C.FKD_ADD, o) }
 

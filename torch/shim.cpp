@@ -231,6 +231,20 @@ void sync_threads() {
 		return errorf(op, "unknown C++ exception");                          \
 	}
 
+// GUARD_RESULT returns the handle expr makes, or the error of any
+// exception, as an fkd_result.
+#define GUARD_RESULT(op, expr)                                                       \
+	try {                                                                        \
+		sync_threads();                                                      \
+		return fkd_result{(expr), nullptr};                                  \
+	} catch (const c10::Error &e) {                                              \
+		return fkd_result{nullptr, errorf(op, e.what_without_backtrace())};  \
+	} catch (const std::exception &e) {                                          \
+		return fkd_result{nullptr, errorf(op, e.what())};                    \
+	} catch (...) {                                                              \
+		return fkd_result{nullptr, errorf(op, "unknown C++ exception")};     \
+	}
+
 extern "C" {
 
 // ---- Handles, scopes and process settings ----
@@ -286,6 +300,32 @@ void fkd_tune_malloc(void) {
 	// pages mapped: memory stays at its peak instead.
 	mallopt(M_MMAP_THRESHOLD, 256 << 20);
 	mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
+
+// OpenBLAS's pthreads build keeps worker threads of its own beside
+// LibTorch's OpenMP pool, and after each call they spin in sched_yield
+// for a long while before they sleep. fkd's matrix products are small
+// (the convolutions go through oneDNN), so the extra threads win nothing,
+// and on a small machine their spinning takes CPU time from the OpenMP
+// threads: 13% of a 2-core training run's samples, and most of its system
+// time. Run them on the calling thread instead. The symbols are looked up
+// at run time, so a LibTorch with MKL or another BLAS is left alone.
+int fkd_tune_blas(void) {
+	using get_parallel_fn = int (*)(void);
+	using get_threads_fn = int (*)(void);
+	using set_threads_fn = void (*)(int);
+	auto parallel = reinterpret_cast<get_parallel_fn>(dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
+	auto get = reinterpret_cast<get_threads_fn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+	auto set = reinterpret_cast<set_threads_fn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+	if (parallel == nullptr || get == nullptr || set == nullptr || parallel() != 1) return 0;
+	int before = get();
+	set(1);
+	return before;
+}
+
+int fkd_blas_threads(void) {
+	auto get = reinterpret_cast<int (*)(void)>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+	return get == nullptr ? 0 : get();
 }
 
 int fkd_grad_enabled(void) { return at::GradMode::is_enabled() ? 1 : 0; }
@@ -519,21 +559,26 @@ void fkd_device(fkd_tensor *t, int *devtype, int *devidx) {
 
 int fkd_requires_grad(fkd_tensor *t) { return t->t.defined() && t->t.requires_grad() ? 1 : 0; }
 
+int fkd_is_channels_last(fkd_tensor *t) {
+	const auto &x = t->t;
+	return x.defined() && x.dim() == 4 && x.suggest_memory_format() == at::MemoryFormat::ChannelsLast ? 1 : 0;
+}
+
 // ---- Element-wise math ----
 
-fkd_err fkd_unary(int op, fkd_tensor *a, fkd_tensor **out) {
-	GUARD(unary_name(op), *out = wrap(unary(op, get(a))))
+fkd_result fkd_unary(int op, fkd_tensor *a) {
+	GUARD_RESULT(unary_name(op), wrap(unary(op, get(a))))
 }
 
-fkd_err fkd_binary(int op, fkd_tensor *a, fkd_tensor *b, fkd_tensor **out) {
-	GUARD(binary_name(op), *out = wrap(binary(op, get(a), get(b))))
+fkd_result fkd_binary(int op, fkd_tensor *a, fkd_tensor *b) {
+	GUARD_RESULT(binary_name(op), wrap(binary(op, get(a), get(b))))
 }
 
-fkd_err fkd_binary_scalar(int op, fkd_tensor *a, double b, fkd_tensor **out) {
-	GUARD(binary_name(op), {
+fkd_result fkd_binary_scalar(int op, fkd_tensor *a, double b) {
+	GUARD_RESULT(binary_name(op), [&] {
 		const auto &x = get(a);
-		*out = wrap(binary_scalar(op, x, scalar(x, b)));
-	})
+		return wrap(binary_scalar(op, x, scalar(x, b)));
+	}())
 }
 
 fkd_err fkd_binary_(int op, fkd_tensor *a, fkd_tensor *b) {
@@ -681,6 +726,13 @@ fkd_err fkd_batch_norm(fkd_tensor *x, fkd_tensor *weight, fkd_tensor *bias, fkd_
 
 fkd_err fkd_leaky_relu(fkd_tensor *x, double slope, fkd_tensor **out) {
 	GUARD("leaky_relu", *out = wrap(at::leaky_relu(get(x), slope)))
+}
+
+fkd_err fkd_relu_(fkd_tensor *x) {
+	GUARD("relu_", {
+		auto t = get(x);
+		at::relu_(t);
+	})
 }
 
 fkd_err fkd_dropout(fkd_tensor *x, double p, int spatial, int training, fkd_tensor **out) {

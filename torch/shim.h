@@ -4,7 +4,8 @@
  * Every function that can fail returns an error string: NULL on success,
  * otherwise a malloc'd "op: message" that the caller frees with free().
  * C++ exceptions never cross this border. Results come back through out
- * parameters. Shapes and lists are passed as pointer + length.
+ * parameters, except from the element-wise ops, which return an
+ * fkd_result. Shapes and lists are passed as pointer + length.
  *
  * Tensor handles come from a pool and are never returned to the system, so
  * a stale handle is always safe to read. A handle made while a scope is open
@@ -23,7 +24,6 @@
 extern "C" {
 #endif
 
-typedef struct fkd_tensor fkd_tensor;
 typedef char *fkd_err;
 
 /* The start of every fkd_tensor, read by Go without a call. */
@@ -32,6 +32,25 @@ typedef struct fkd_handle {
 	int32_t scoped; /* 1 while a scope owns the handle, 0 when Go does */
 	int32_t unused;
 } fkd_handle;
+
+#ifdef __cplusplus
+typedef struct fkd_tensor fkd_tensor; /* shim.cpp: the head, then the at::Tensor */
+#else
+/* What C, and so Go, sees of a handle: its head. A complete struct without
+ * pointers tells cgo that a handle argument needs no check for Go
+ * pointers, a check it would otherwise make on every handle of every call. */
+typedef struct fkd_tensor {
+	fkd_handle head;
+} fkd_tensor;
+#endif
+
+/* A tensor or an error, returned by value by the ops a training step runs
+ * most (fkd_unary, fkd_binary, fkd_binary_scalar): no out parameter, so
+ * nothing for cgo to check. */
+typedef struct fkd_result {
+	fkd_tensor *t;
+	fkd_err err;
+} fkd_result;
 
 /* Element types; the numbers are part of the Go binding. */
 enum { FKD_FLOAT32, FKD_FLOAT64, FKD_INT64, FKD_BOOL, FKD_UINT8, FKD_BFLOAT16, FKD_FLOAT16, FKD_INT32 };
@@ -60,6 +79,11 @@ void fkd_scopes_hide(void);
  * closing any scope opened since and left open. */
 void fkd_scopes_restore(void);
 void fkd_tune_malloc(void);           /* large blocks from the heap, kept mapped */
+/* Runs OpenBLAS's calls on the calling thread when the process has the
+ * pthreads build of OpenBLAS; returns its thread count before, or 0 when
+ * there is no such OpenBLAS (nothing changed). */
+int fkd_tune_blas(void);
+int fkd_blas_threads(void);          /* OpenBLAS's thread count; 0 without OpenBLAS */
 int fkd_grad_enabled(void);
 void fkd_set_grad_enabled(int on);     /* thread-local, like LibTorch's grad mode */
 void fkd_set_num_threads(int n);
@@ -94,11 +118,12 @@ int fkd_shape(fkd_tensor *t, int64_t *out, int max); /* fills up to max sizes; r
 int fkd_dtype(fkd_tensor *t);
 void fkd_device(fkd_tensor *t, int *devtype, int *devidx);
 int fkd_requires_grad(fkd_tensor *t);
+int fkd_is_channels_last(fkd_tensor *t); /* 1 when LibTorch takes a 4-D t for channels last (NHWC) */
 
 /* ---- Element-wise math ---- */
-fkd_err fkd_unary(int op, fkd_tensor *a, fkd_tensor **out);
-fkd_err fkd_binary(int op, fkd_tensor *a, fkd_tensor *b, fkd_tensor **out);
-fkd_err fkd_binary_scalar(int op, fkd_tensor *a, double b, fkd_tensor **out);
+fkd_result fkd_unary(int op, fkd_tensor *a);
+fkd_result fkd_binary(int op, fkd_tensor *a, fkd_tensor *b);
+fkd_result fkd_binary_scalar(int op, fkd_tensor *a, double b);
 fkd_err fkd_binary_(int op, fkd_tensor *a, fkd_tensor *b);       /* a = a op b, in place */
 fkd_err fkd_binary_scalar_(int op, fkd_tensor *a, double b);     /* a = a op b, in place */
 fkd_err fkd_clamp(fkd_tensor *a, int has_min, double min, int has_max, double max, fkd_tensor **out);
@@ -131,6 +156,7 @@ fkd_err fkd_upsample2d(fkd_tensor *x, const int64_t *size, int bilinear, int ali
 fkd_err fkd_batch_norm(fkd_tensor *x, fkd_tensor *weight, fkd_tensor *bias, fkd_tensor *running_mean,
 		       fkd_tensor *running_var, int training, double momentum, double eps, fkd_tensor **out);
 fkd_err fkd_leaky_relu(fkd_tensor *x, double slope, fkd_tensor **out);
+fkd_err fkd_relu_(fkd_tensor *x); /* x = max(x, 0), in place */
 fkd_err fkd_dropout(fkd_tensor *x, double p, int spatial, int training, fkd_tensor **out);
 fkd_err fkd_linear(fkd_tensor *x, fkd_tensor *w, fkd_tensor *b, fkd_tensor **out);
 fkd_err fkd_softmax(fkd_tensor *x, int64_t dim, int log, fkd_tensor **out);

@@ -28,6 +28,7 @@ enum {
 	FKD_RSQRT = 18,
 	FKD_SIN = 19,
 	FKD_COS = 20,
+	FKD_CHANNELS_LAST = 21,
 };
 
 /* Binary ops for fkd_binary, fkd_binary_scalar and the in-place forms. */

@@ -35,7 +35,7 @@ type Tensor struct {
 
 // head is the part of a shim handle Go reads without a call. Handles are
 // never returned to the system, so it is readable even when stale.
-func head(h *C.fkd_tensor) *C.fkd_handle { return (*C.fkd_handle)(unsafe.Pointer(h)) }
+func head(h *C.fkd_tensor) *C.fkd_handle { return &h.head }
 
 // wrap takes a handle the shim returned. A handle that a scope owns is
 // recycled when the scope closes; any other is recycled by a cleanup once
@@ -429,6 +429,14 @@ func (t *Tensor) String() string {
 func (t *Tensor) RequiresGrad() bool {
 	defer runtime.KeepAlive(t)
 	return C.fkd_requires_grad(t.live()) != 0
+}
+
+// IsChannelsLast reports whether LibTorch takes t for a 4-D tensor laid
+// out channels last (see ChannelsLast), as an op deciding the layout of its
+// result does, rather than in row-major order.
+func (t *Tensor) IsChannelsLast() bool {
+	defer runtime.KeepAlive(t)
+	return C.fkd_is_channels_last(t.live()) != 0
 }
 
 // SetRequiresGrad turns gradient recording for the leaf tensor t on or off

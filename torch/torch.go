@@ -34,6 +34,15 @@
 // process holds on to its peak memory. FKD_MALLOC=default keeps glibc's
 // defaults.
 //
+// When the process has OpenBLAS's pthreads build (Debian's LibTorch uses
+// the system's BLAS), the package also runs OpenBLAS's calls on the
+// calling thread. OpenBLAS's own worker threads spin in sched_yield after
+// each call, beside LibTorch's OpenMP threads: on a 2-core machine that
+// spinning took 13% of a training run's CPU samples and most of its system
+// time, for products too small to gain from a second thread (the
+// convolutions run in oneDNN). FKD_BLAS=default, OPENBLAS_NUM_THREADS or
+// GOTO_NUM_THREADS keep OpenBLAS's own threads.
+//
 // # Threads
 //
 // LibTorch's grad mode and fkd's scopes belong to an OS thread; NewScope and
@@ -113,6 +122,16 @@ func init() {
 	if os.Getenv("FKD_MALLOC") != "default" {
 		C.fkd_tune_malloc()
 	}
+	if blasTuned(os.Getenv) {
+		C.fkd_tune_blas()
+	}
+}
+
+// blasTuned reports whether fkd should run OpenBLAS's calls on the calling
+// thread (see the package comment): unless FKD_BLAS=default, or the user
+// chose OpenBLAS's thread count with its own variables.
+func blasTuned(getenv func(string) string) bool {
+	return getenv("FKD_BLAS") != "default" && getenv("OPENBLAS_NUM_THREADS") == "" && getenv("GOTO_NUM_THREADS") == ""
 }
 
 // ScopeDepth returns how many scopes are open on the calling goroutine's

@@ -9,6 +9,7 @@ import (
 
 	"github.com/fkd-project/fkd/augment"
 	"github.com/fkd-project/fkd/internal/atomicfile"
+	"github.com/fkd-project/fkd/torch"
 )
 
 // Config is everything that decides a training run. It is stored, as
@@ -31,9 +32,15 @@ type Config struct {
 	Device      string  `json:"device"`       // for torch.ParseDevice: "auto", "cpu", "cuda", "cuda:N"
 	Threads     int     `json:"threads"`      // LibTorch CPU threads; 0: one per core
 	AMP         string  `json:"amp"`          // "", "bf16" or "fp16": mixed precision, CUDA only
-	ClipNorm    float64 `json:"clip_norm"`    // clip the gradients' joint L2 norm to this; 0: no clipping
-	Augment     string  `json:"augment"`      // augmentation of training batches, for augment.ParseRecipe; "" or "none": off
-	Holdout     float64 `json:"holdout"`      // fraction of faces held out for validation, in [0, 1)
+	// MemoryFormat lays the model's convolution weights, and so its
+	// activations, out in memory: "channels-last" (NHWC), "contiguous"
+	// (NCHW), or "auto" or "": channels last on the CPU, where LibTorch's
+	// convolutions run about a third faster that way, contiguous on CUDA.
+	// The arithmetic differs in rounding only.
+	MemoryFormat string  `json:"memory_format,omitempty"`
+	ClipNorm     float64 `json:"clip_norm"` // clip the gradients' joint L2 norm to this; 0: no clipping
+	Augment      string  `json:"augment"`   // augmentation of training batches, for augment.ParseRecipe; "" or "none": off
+	Holdout      float64 `json:"holdout"`   // fraction of faces held out for validation, in [0, 1)
 	// SplitSeed, when not 0, decides the split instead of Seed, so that
 	// runs of different seeds can share one hold-out part (as the members
 	// of an ensemble must). HoldoutSeed says which seed splits.
@@ -94,6 +101,8 @@ var (
 	optimizers = []string{"adamw", "adam", "sgd"}
 	schedules  = []string{"cosine", "step", "onecycle", "none"}
 	ampModes   = []string{"", "bf16", "fp16"}
+	// memoryFormats are the values of MemoryFormat.
+	memoryFormats = []string{"", "auto", "channels-last", "contiguous"}
 )
 
 // SGDMomentum is the Nesterov momentum of the "sgd" optimiser.
@@ -141,6 +150,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("threads %d: want >= 0", c.Threads)
 	case !oneOf(c.AMP, ampModes):
 		return fmt.Errorf("amp %q: want bf16 or fp16, or nothing", c.AMP)
+	case !oneOf(c.MemoryFormat, memoryFormats):
+		return fmt.Errorf("memory format %q: want auto, channels-last or contiguous", c.MemoryFormat)
 	case !(c.ClipNorm >= 0):
 		return fmt.Errorf("clip norm %g: want >= 0", c.ClipNorm)
 	case augErr != nil:
@@ -166,6 +177,26 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("checkpoint %q: a checkpoint needs a file, to resume from", c.CheckpointPath())
 	}
 	return nil
+}
+
+// ChannelsLast reports whether a run on dev lays its model out channels
+// last (see MemoryFormat).
+func (c *Config) ChannelsLast(dev torch.Device) bool {
+	switch c.MemoryFormat {
+	case "channels-last":
+		return true
+	case "contiguous":
+		return false
+	}
+	return !dev.IsCUDA()
+}
+
+// memoryFormat is MemoryFormat in its canonical form, for comparing runs.
+func (c *Config) memoryFormat() string {
+	if c.MemoryFormat == "" {
+		return "auto"
+	}
+	return c.MemoryFormat
 }
 
 // OutputPaths returns the files a run writes: the model, its checkpoint

@@ -32,6 +32,9 @@ func TestConfigValidate(t *testing.T) {
 		{"patience without hold-out", func(c *Config) { c.Patience, c.Holdout = 5, 0 }, "needs a hold-out part"},
 		{"amp", func(c *Config) { c.AMP = "fp8" }, `amp "fp8"`},
 		{"amp bf16", func(c *Config) { c.AMP = "bf16" }, ""},
+		{"channels last", func(c *Config) { c.MemoryFormat = "channels-last" }, ""},
+		{"contiguous", func(c *Config) { c.MemoryFormat = "contiguous" }, ""},
+		{"memory format", func(c *Config) { c.MemoryFormat = "nhwc" }, `memory format "nhwc"`},
 		{"hold-out of one", func(c *Config) { c.Holdout = 1 }, "hold-out fraction 1"},
 		{"no output", func(c *Config) { c.Out = "" }, "no output model path"},
 		{"negative clip", func(c *Config) { c.ClipNorm = -1 }, "clip norm"},
@@ -211,5 +214,27 @@ func TestEpochStatsJSON(t *testing.T) {
 	}
 	if !sameHistory([]EpochStats{back}, []EpochStats{e}) || back.Seconds != 2 {
 		t.Errorf("round trip: %+v, want %+v", back, e)
+	}
+}
+
+func TestChannelsLast(t *testing.T) {
+	cuda := torch.CUDA(0)
+	tests := []struct {
+		format string
+		dev    torch.Device
+		want   bool
+	}{
+		{"", torch.CPU, true},
+		{"auto", torch.CPU, true},
+		{"auto", cuda, false},
+		{"", cuda, false},
+		{"channels-last", cuda, true},
+		{"contiguous", torch.CPU, false},
+	}
+	for _, tt := range tests {
+		c := Config{MemoryFormat: tt.format}
+		if got := c.ChannelsLast(tt.dev); got != tt.want {
+			t.Errorf("MemoryFormat %q on %v: ChannelsLast = %v, want %v", tt.format, tt.dev, got, tt.want)
+		}
 	}
 }

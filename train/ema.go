@@ -5,6 +5,7 @@ import (
 
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/torch"
+	"github.com/fkd-project/fkd/torch/nn"
 )
 
 // An exponential moving average of the weights (Config.EMA) is a second
@@ -54,6 +55,9 @@ func newWeightAverage(m models.Model, decay float64, dev torch.Device) (*weightA
 		return nil, fmt.Errorf("EMA: %w", err)
 	}
 	a := &weightAverage{decay: decay, model: avg}
+	if channelsLast(m.Store()) {
+		avg.Store().ToChannelsLast()
+	}
 	if err := avg.Store().CopyFrom(m.Store()); err != nil {
 		avg.Store().Free()
 		return nil, fmt.Errorf("EMA: %w", err)
@@ -83,4 +87,14 @@ func (a *weightAverage) Free() {
 	if a != nil {
 		a.model.Store().Free()
 	}
+}
+
+// channelsLast reports whether any tensor of s is laid out channels last.
+func channelsLast(s *nn.Store) bool {
+	for _, t := range s.Params() {
+		if t.IsChannelsLast() {
+			return true
+		}
+	}
+	return false
 }

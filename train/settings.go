@@ -58,6 +58,7 @@ var Settings = []Setting{
 	{"device", "device", Placement, false, func(c *Config) any { return c.Device }, func(c *Config) string { return c.Device }},
 	{"threads", "threads", Placement, false, func(c *Config) any { return c.Threads }, func(c *Config) string { return strconv.Itoa(c.Threads) }},
 	{"amp", "amp", Tunable, true, func(c *Config) any { return c.AMP }, func(c *Config) string { return c.AMP }},
+	{"memory_format", "memory-format", Tunable, true, func(c *Config) any { return c.memoryFormat() }, func(c *Config) string { return c.MemoryFormat }},
 	{"clip_norm", "clip", Learnt, true, func(c *Config) any { return c.ClipNorm }, func(c *Config) string { return formatFloat(c.ClipNorm) }},
 	{"augment", "augment", Learnt, true, func(c *Config) any { return c.augmentString() }, func(c *Config) string { return c.Augment }},
 	{"holdout", "holdout", Learnt, true, func(c *Config) any { return c.Holdout }, func(c *Config) string { return formatFloat(c.Holdout) }},

@@ -276,6 +276,9 @@ func Run(ctx context.Context, cfg Config, data *dataset.Set, o Options) (*Result
 		return nil, err
 	}
 	defer r.free()
+	if cfg.ChannelsLast(dev) {
+		r.model.Store().ToChannelsLast()
+	}
 	if cfg.EMA > 0 {
 		if r.ema, err = newWeightAverage(r.model, cfg.EMA, dev); err != nil {
 			return nil, err

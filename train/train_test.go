@@ -506,3 +506,44 @@ func TestResultPartsHoldTheFaces(t *testing.T) {
 		})
 	}
 }
+
+// TestMemoryFormatsAgree: a run laid out channels last (the CPU's
+// default) learns what a row-major run learns, up to rounding, with
+// and without an average of the weights, and its model stays channels
+// last.
+func TestMemoryFormatsAgree(t *testing.T) {
+	set := synth.Generate(32, 4, synth.Options{PartialFrac: 0.5})
+	histories := map[string][]EpochStats{}
+	for _, format := range []string{"contiguous", "auto"} {
+		c := smallConfig(t.TempDir())
+		c.Epochs = 2
+		c.EMA = 0.9
+		c.MemoryFormat = format
+		res, err := Run(context.Background(), c, set, Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", format, err)
+		}
+		w, ok := res.Model.Store().Get("features.1.conv.weight")
+		if !ok {
+			t.Fatalf("%s: no features.1.conv.weight in %v", format, res.Model.Store().StateDict())
+		}
+		if got, want := w.IsChannelsLast(), format == "auto"; got != want {
+			t.Errorf("%s: the model's weights are channels last: %v, want %v", format, got, want)
+		}
+		res.Model.Store().Free()
+		histories[format] = res.History
+	}
+	a, b := histories["contiguous"], histories["auto"]
+	if len(a) != len(b) {
+		t.Fatalf("%d epochs against %d", len(a), len(b))
+	}
+	for i := range a {
+		for _, v := range [][2]float64{{a[i].TrainLoss, b[i].TrainLoss}, {a[i].HoldoutRMSEPx, b[i].HoldoutRMSEPx},
+			{a[i].EMAHoldoutRMSEPx, b[i].EMAHoldoutRMSEPx}} {
+			if !(math.Abs(v[0]-v[1]) <= 1e-3*math.Abs(v[0])) {
+				t.Errorf("epoch %d: contiguous %v, channels last %v", i+1, a[i], b[i])
+				break
+			}
+		}
+	}
+}

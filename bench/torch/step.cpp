@@ -6,7 +6,12 @@
 //
 //	step_ms median=<ms> min=<ms> loss_first=<loss> loss_last=<loss>
 //	tiny_add_ns <ns per call>
+//	tiny_add_held_ns <ns per call>
 //	threads=<n> libtorch=<version>
+//
+// tiny_add_ns drops each sum at once; tiny_add_held_ns keeps them in a
+// vector of 1000, cleared when full, as gostep's scope holds them
+// (gostep's tiny_add_ns).
 
 #include <malloc.h>
 #include <torch/torch.h>
@@ -148,6 +153,17 @@ int main(int argc, char **argv) {
 		for (int i = 0; i < f.tiny; i++) (void)torch::add(a, b);
 		std::chrono::duration<double, std::nano> elapsed = std::chrono::steady_clock::now() - start;
 		std::printf("tiny_add_ns %.1f\n", elapsed.count() / f.tiny);
+
+		std::vector<at::Tensor> held;
+		held.reserve(1000);
+		start = std::chrono::steady_clock::now();
+		for (int i = 0; i < f.tiny; i++) {
+			held.push_back(torch::add(a, b));
+			if (held.size() == 1000) held.clear();
+		}
+		held.clear();
+		elapsed = std::chrono::steady_clock::now() - start;
+		std::printf("tiny_add_held_ns %.1f\n", elapsed.count() / f.tiny);
 	}
 	std::printf("threads=%d libtorch=%d.%d.%d\n", torch::get_num_threads(), TORCH_VERSION_MAJOR,
 		    TORCH_VERSION_MINOR, TORCH_VERSION_PATCH);

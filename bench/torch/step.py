@@ -6,7 +6,12 @@ bench/torch/gostep/main.go) and step.cpp, written the ordinary PyTorch way
 
     step_ms median=<ms> min=<ms> loss_first=<loss> loss_last=<loss>
     tiny_add_ns <ns per call>
+    tiny_add_held_ns <ns per call>
     threads=<n> libtorch=<version>
+
+tiny_add_ns drops each sum at once; tiny_add_held_ns keeps them in a list
+of 1000, cleared when full, as gostep's scope holds them (gostep's
+tiny_add_ns).
 
 --device cuda runs both on a CUDA GPU, as gostep --device cuda does: the
 net and batch are made on the CPU and moved there, and the tiny adds are
@@ -101,6 +106,15 @@ def main():
             p + q
         sync()
         print(f"tiny_add_ns {(time.perf_counter() - start) * 1e9 / a.tiny:.1f}")
+        held = []
+        start = time.perf_counter()
+        for _ in range(a.tiny):
+            held.append(p + q)
+            if len(held) == 1000:
+                held.clear()
+        held.clear()
+        sync()
+        print(f"tiny_add_held_ns {(time.perf_counter() - start) * 1e9 / a.tiny:.1f}")
     print(f"threads={torch.get_num_threads()} libtorch={torch.__version__}")
 
 

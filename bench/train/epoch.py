@@ -29,8 +29,13 @@ does. --amp bf16|fp16 runs the training forward passes under
 torch.autocast (float16 with a GradScaler), as fkd train --amp does; the
 hold-out evaluation stays in float32.
 
+--channels-last and --inplace-relu make what fkd makes of the same nets
+on the CPU: weights (and so activations) laid out channels last, and the
+ReLU after each batch norm done in place. Without them the nets are
+written the ordinary way.
+
 Usage: epoch.py --train training.zip [--model cnn3|fpnheat] --epochs 3 --batch 64 --threads 2
-       [--warmup 1] [--limit N] [--device cuda --amp bf16]
+       [--warmup 1] [--limit N] [--device cuda --amp bf16] [--channels-last] [--inplace-relu]
 """
 import argparse
 import io
@@ -233,6 +238,9 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     ap.add_argument("--amp", default="", choices=["", "bf16", "fp16"], help="mixed precision of the training passes")
+    ap.add_argument("--channels-last", action="store_true",
+                    help="lay the model out channels last (model.to(memory_format=torch.channels_last)), as fkd does on the CPU")
+    ap.add_argument("--inplace-relu", action="store_true", help="ReLU(inplace=True), as fkd's models rectify")
     a = ap.parse_args()
     dev = torch.device(a.device)
     if dev.type == "cuda" and not torch.cuda.is_available():
@@ -256,6 +264,12 @@ def main():
 
     torch.manual_seed(a.seed)
     model = MODELS[a.model]().to(dev)
+    if a.inplace_relu:
+        for mod in model.modules():
+            if isinstance(mod, nn.ReLU):
+                mod.inplace = True
+    if a.channels_last:
+        model = model.to(memory_format=torch.channels_last)
     params = sum(p.numel() for p in model.parameters())
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=a.weight_decay)
     # Like fkd, every full batch and a last one of at least two faces.

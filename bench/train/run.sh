@@ -16,6 +16,16 @@
 # the thresholds fkd's torch package sets with mallopt when it loads (see
 # bench/torch/run.sh): with glibc's defaults, large activations are
 # mmap'd and unmapped every step and page faults take a share of the time.
+# It also runs with OPENBLAS_NUM_THREADS=1, as fkd runs OpenBLAS (pthreads
+# build) on the calling thread: OpenBLAS's own worker thread otherwise
+# spins in sched_yield after every matrix product, and took 13% of the CPU
+# samples of a cnn3 run on 2 cores, in both programs. And it makes the
+# nets as fkd makes them on the CPU (epoch.py --channels-last
+# --inplace-relu): weights and activations laid out channels last, which
+# LibTorch's CPU convolutions run about a third faster, and each ReLU
+# after a batch norm done in place. "PyTorch" is the nets written the
+# ordinary way, as the target compares; "PyTorch tuned" shows what is
+# left when PyTorch is given every setting fkd makes.
 #
 # Every process, fkd's and Python's, runs with the same OpenMP wait,
 # GOMP_SPINCOUNT=$SPIN (100 by default). fkd's libgomp spins only about
@@ -129,8 +139,12 @@ print(sys.argv[2], "%.3f" % h[-1]["holdout_rmse_px"], " ".join("%.3f" % e["secon
 		;;
 	py | pytuned)
 		local -a env=()
-		if [ "$impl" = pytuned ]; then env=(env "GLIBC_TUNABLES=$tunables"); fi
-		"${env[@]}" "$python" bench/train/epoch.py --model "$model" --train "$train" --epochs "$epochs" \
+		local -a tuned=()
+		if [ "$impl" = pytuned ]; then
+			env=(env "GLIBC_TUNABLES=$tunables" OPENBLAS_NUM_THREADS=1)
+			tuned=(--channels-last --inplace-relu)
+		fi
+		"${env[@]}" "$python" bench/train/epoch.py "${tuned[@]}" --model "$model" --train "$train" --epochs "$epochs" \
 			--batch "$batch" --lr 0.001 --weight-decay 0.0001 --warmup "$warmup" --threads "$threads" \
 			--holdout 0.1 --seed 1 >"$log" 2>&1 || { cat "$log" >&2; return 1; }
 		local params rmse secs

@@ -154,22 +154,24 @@ func TestAugmentPreviewTrainingFile(t *testing.T) {
 }
 
 // TestDrawPreviewMarksKeypoints checks where a cross lands: a keypoint at
-// normalised (0, 0) is the image centre, pixel 48 at zoom 1 and 96 at
-// zoom 2; a missing keypoint is not drawn.
+// normalised (0, 0) is keypoint coordinate 48, in pixel 47 (keypoints
+// count pixels from 1), 95 at zoom 2; a missing keypoint is not drawn.
 func TestDrawPreviewMarksKeypoints(t *testing.T) {
 	images := make([]float32, dataset.PixelCount)
 	coords := make([]float32, dataset.NumCoords)
 	mask := make([]float32, dataset.NumCoords)
 	mask[0], mask[1] = 1, 1               // left_eye_center at the centre
 	coords[2], coords[3] = 0.5, 0.5       // right_eye_center, missing
-	coords[20], coords[21] = -0.25, 0.125 // nose tip at pixel (36, 54)
+	coords[20], coords[21] = -0.25, 0.125 // nose tip at keypoint coordinates (36, 54)
 	mask[20], mask[21] = 1, 1
+	// at is the preview pixel holding keypoint coordinate v at zoom.
+	at := func(v float64, zoom int) int { return plots.PreviewGap + int((v-dataset.PixelOrigin)*float64(zoom)) }
 	for _, zoom := range []int{1, 2} {
 		img := plots.Preview(images, coords, mask, 1, zoom)
-		if p := img.RGBAAt(plots.PreviewGap+48*zoom, plots.PreviewGap+48*zoom); p != plots.LeftColour {
+		if p := img.RGBAAt(at(48, zoom), at(48, zoom)); p != plots.LeftColour {
 			t.Errorf("zoom %d: centre pixel %v, want the left colour", zoom, p)
 		}
-		if p := img.RGBAAt(plots.PreviewGap+36*zoom, plots.PreviewGap+54*zoom); p != plots.MidlineColour {
+		if p := img.RGBAAt(at(36, zoom), at(54, zoom)); p != plots.MidlineColour {
 			t.Errorf("zoom %d: nose pixel %v, want the midline colour", zoom, p)
 		}
 		r := image.Rect(plots.PreviewGap, plots.PreviewGap, plots.PreviewGap+dataset.ImageSize*zoom, plots.PreviewGap+dataset.ImageSize*zoom)

@@ -215,8 +215,9 @@ func (c centroidModel) Forward(x *torch.Tensor) *torch.Tensor {
 	n := x.Size(0)
 	w := x.SubScalar(0.5).Relu()
 	total := w.SumDims([]int64{1, 2, 3}, false)
-	// Normalised centres of the 96 pixels: (c + 0.5 - 48) / 48.
-	centres := torch.Arange(0.5, dataset.ImageSize, 1, torch.Float32, x.Device()).SubScalar(48).DivScalar(48)
+	// Normalised centres of the 96 pixels, in keypoint coordinates, which
+	// count pixels from 1: (c + 1 - 48) / 48.
+	centres := torch.Arange(1, dataset.ImageSize+1, 1, torch.Float32, x.Device()).SubScalar(48).DivScalar(48)
 	cx := w.SumDims([]int64{1, 2}, false).Mul(centres).SumDims([]int64{1}, false).Div(total)
 	cy := w.SumDims([]int64{1, 3}, false).Mul(centres).SumDims([]int64{1}, false).Div(total)
 	return torch.Stack([]*torch.Tensor{cx, cy}, 1).Reshape(n, 1, 2).Expand(n, dataset.NumKeypoints, 2).Reshape(n, dataset.NumCoords)

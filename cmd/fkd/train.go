@@ -83,6 +83,7 @@ func trainingFlags(fs *pflag.FlagSet, c *train.Config, loss *string) {
 	fs.IntVar(&c.Patience, "patience", c.Patience, "stop after this many epochs without a better hold-out RMSE (0: never)")
 	fs.Float64Var(&c.ClipNorm, "clip", c.ClipNorm, "clip the gradients' joint L2 norm to this (0: no clipping)")
 	fs.StringVar(&c.AMP, "amp", c.AMP, "mixed precision on CUDA: bf16 or fp16")
+	fs.StringVar(&c.MemoryFormat, "memory-format", c.MemoryFormat, "layout of the convolutions' tensors: channels-last, contiguous, or auto (channels last on the CPU, where it is faster)")
 	fs.Float64Var(&c.EMA, "ema", c.EMA, "keep an exponential moving average of the weights with this decay (e.g. 0.999) and save it when it scores better (0: none)")
 	fs.StringSliceVar(&c.PseudoLabels, "pseudo-labels", c.PseudoLabels, "teacher models (comma-separated; none trained on this run's hold-out faces) whose flip-TTA predictions fill the training faces' missing keypoints")
 	fs.Float64Var(&c.HeatmapLoss, "heatmap-loss", c.HeatmapLoss, "weight of a loss on the heatmaps beside the coordinate loss, for a heatmap head (fpnheat); 0: none")

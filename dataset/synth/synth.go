@@ -22,7 +22,8 @@ type Options struct {
 	// training rows do; the other 11 are marked missing.
 	PartialFrac float64
 	// Symmetric draws every face upright at the image centre, exactly
-	// mirror-symmetric about the vertical line x = 48, on a plain
+	// mirror-symmetric about the vertical line through it (x =
+	// dataset.ImageCentre in keypoint coordinates), on a plain
 	// background without noise: flipping the image horizontally gives the
 	// same pixels, and dataset.FlipCoords maps the keypoints to
 	// themselves. Faces still vary in size, proportions and grey levels.
@@ -214,8 +215,10 @@ func (f *face) keypoints(coords []float32, mask []bool, partial bool) {
 		common[k] = true
 	}
 	for k, p := range pts {
+		// The drawing is in continuous pixel positions (the image spans
+		// [0, 96]); keypoint files count pixels from 1 (dataset.PixelOrigin).
 		q := f.toImage(p)
-		coords[2*k], coords[2*k+1] = float32(q.x), float32(q.y)
+		coords[2*k], coords[2*k+1] = float32(q.x+dataset.PixelOrigin), float32(q.y+dataset.PixelOrigin)
 		mask[2*k], mask[2*k+1] = true, true
 		if partial && !common[k] {
 			coords[2*k], coords[2*k+1] = 0, 0

@@ -99,8 +99,11 @@ func TestGenerateKeypoints(t *testing.T) {
 // are darker than the skin above the top lip.
 func TestDrawingMatchesKeypoints(t *testing.T) {
 	s := Generate(200, 3, Options{Clean: true})
+	// The pixel holding keypoint position (x, y): pixel c spans
+	// [c, c+1) + dataset.PixelOrigin.
 	at := func(i int, x, y float32) float64 {
-		return float64(s.Image(i)[int(y)*dataset.ImageSize+int(x)])
+		c, r := int(x-dataset.PixelOrigin), int(y-dataset.PixelOrigin)
+		return float64(s.Image(i)[r*dataset.ImageSize+c])
 	}
 	for i := range s.Len() {
 		c, _ := s.Keypoints(i)

@@ -184,6 +184,26 @@ func (s *Store) ToDevice(dev torch.Device) {
 	s.device = dev
 }
 
+// ToChannelsLast lays every 4-D tensor of the store out channels last, in
+// place (see torch.Tensor.ChannelsLast): the convolutions of a model built
+// on it then make channels-last activations, and on the CPU the whole
+// forward and backward pass runs faster. Names, shapes and values stay,
+// and so do saved files (Save writes values in row-major order). Clone
+// keeps the layout; gradients are dropped.
+func (s *Store) ToChannelsLast() {
+	torch.ZeroGrad(s.Params())
+	torch.NoGrad(func() {
+		for _, e := range s.entries {
+			if len(e.tensor.Shape()) != 4 || e.tensor.IsChannelsLast() {
+				continue
+			}
+			cl := e.tensor.ChannelsLast()
+			e.tensor.SetData(cl)
+			cl.Free()
+		}
+	})
+}
+
 // Free releases every tensor of the store at once. The store is empty
 // afterwards, and layers built on it must not be used again.
 func (s *Store) Free() {
@@ -203,6 +223,11 @@ func (s *Store) Clone(dev torch.Device) *Store {
 	torch.NoGrad(func() {
 		for _, e := range s.entries {
 			t := torch.Zeros(e.tensor.Shape(), e.tensor.DType(), dev)
+			if e.tensor.IsChannelsLast() {
+				cl := t.ChannelsLast()
+				t.Free()
+				t = cl
+			}
 			t.CopyFrom(e.tensor)
 			if e.param {
 				t.SetRequiresGrad(e.tensor.RequiresGrad())

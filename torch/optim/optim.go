@@ -150,14 +150,20 @@ func checkParams(params []*torch.Tensor) error {
 	return nil
 }
 
-// zerosLike returns zero tensors shaped like params, on their devices and
-// with their dtypes, owned by no scope (torch.Unscoped), so that they
-// outlive whatever scopes the caller has open.
+// zerosLike returns zero tensors shaped like params, on their devices,
+// with their dtypes and laid out as they are (channels last or not), owned
+// by no scope (torch.Unscoped), so that they outlive whatever scopes the
+// caller has open.
 func zerosLike(params []*torch.Tensor) []*torch.Tensor {
 	out := make([]*torch.Tensor, len(params))
 	torch.Unscoped(func() {
 		for i, p := range params {
 			out[i] = torch.Zeros(p.Shape(), p.DType(), p.Device())
+			if p.IsChannelsLast() {
+				z := out[i].ChannelsLast()
+				out[i].Free()
+				out[i] = z
+			}
 		}
 	})
 	return out

@@ -10,11 +10,15 @@
 // LibTorch's generator in the same order, so that with the same seed the
 // three programs compute the same losses.
 //
-// It also times the per-call cost of a tiny op: adding two one-element
-// tensors, as a training step runs ops (inside a scope that frees the
-// results when it closes, every 1000 calls: tiny_add_ns), and outside any
-// scope, each result freed at once and carrying the runtime cleanup that
-// guards against a forgotten Free (tiny_add_unscoped_ns).
+// It also times the per-call cost of a tiny op, adding two one-element
+// tensors, three ways: inside a scope that holds the sums until it closes,
+// every 1000 calls, as a training step holds its tensors (tiny_add_ns;
+// step.cpp and step.py also time holding theirs in a vector or list of
+// 1000, tiny_add_held_ns); inside a scope, each sum freed at once by Free,
+// a second call, as the C++ and Python loops drop theirs
+// (tiny_add_freed_ns); and outside any scope, each sum freed at once and
+// carrying the runtime cleanup that guards against a forgotten Free
+// (tiny_add_unscoped_ns).
 //
 // --device cuda runs both on a CUDA GPU: the parameters and batch are made
 // on the CPU as above and moved there. CUDA ops are asynchronous, so the
@@ -26,6 +30,7 @@
 //
 //	step_ms median=<ms> min=<ms> loss_first=<loss> loss_last=<loss>
 //	tiny_add_ns <ns per call>
+//	tiny_add_freed_ns <ns per call>
 //	tiny_add_unscoped_ns <ns per call>
 //	threads=<n> libtorch=<version> os_threads=<n>
 package main
@@ -127,8 +132,9 @@ func run(dev torch.Device, threads, warmup, steps int, batch, size int64, tiny i
 		median(times), times[0], first, last)
 
 	if tiny > 0 {
-		fmt.Printf("tiny_add_ns %.1f\n", timeTinyAdd(tiny, dev, true))
-		fmt.Printf("tiny_add_unscoped_ns %.1f\n", timeTinyAdd(tiny, dev, false))
+		fmt.Printf("tiny_add_ns %.1f\n", timeTinyAdd(tiny, dev, heldByScope))
+		fmt.Printf("tiny_add_freed_ns %.1f\n", timeTinyAdd(tiny, dev, freedInScope))
+		fmt.Printf("tiny_add_unscoped_ns %.1f\n", timeTinyAdd(tiny, dev, unscoped))
 	}
 	fmt.Printf("threads=%d libtorch=%s os_threads=%d\n", torch.NumThreads(), torch.Version(), osThreads())
 	return nil
@@ -252,7 +258,14 @@ func (n *net) trainStep(opt *adam, x, y *torch.Tensor) float64 {
 // tensors on dev, result freed at once, over calls calls. On a CUDA device
 // the calls only queue kernels: the clock stops after the last sum has
 // been read back, which waits for all of them.
-func timeTinyAdd(calls int, dev torch.Device, scoped bool) float64 {
+// How timeTinyAdd's sums are freed.
+const (
+	freedInScope = iota // inside a scope, each freed at once
+	heldByScope         // inside a scope, all freed when it closes
+	unscoped            // outside any scope, each freed at once
+)
+
+func timeTinyAdd(calls int, dev torch.Device, mode int) float64 {
 	a := torch.Full([]int64{1}, 1, torch.Float32, dev)
 	b := torch.Full([]int64{1}, 2, torch.Float32, dev)
 	defer a.Free()
@@ -264,21 +277,27 @@ func timeTinyAdd(calls int, dev torch.Device, scoped bool) float64 {
 			s.Free()
 		}
 	}
-	// adds makes n sums. Scoped, as a training step makes its tensors:
-	// inside a scope, whose Close frees them all (the timing includes it);
-	// else each is freed at once, and also gets the runtime cleanup that
-	// every tensor made outside a scope carries.
+	// adds makes n sums, inside a scope whose Close (timed too) frees what
+	// is left, or outside any scope, where each sum also gets the runtime
+	// cleanup that every tensor made outside a scope carries.
 	adds := func(n int) {
-		if scoped {
+		switch mode {
+		case freedInScope:
+			s := torch.NewScope()
+			defer s.Close()
+			for range n {
+				a.Add(b).Free()
+			}
+		case heldByScope:
 			s := torch.NewScope()
 			defer s.Close()
 			for range n {
 				a.Add(b)
 			}
-			return
-		}
-		for range n {
-			a.Add(b).Free()
+		default:
+			for range n {
+				a.Add(b).Free()
+			}
 		}
 	}
 	const perScope = 1000
