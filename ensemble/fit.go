@@ -191,7 +191,7 @@ func Fit(paths []string, set *dataset.Set, o FitOptions) (Fitted, error) {
 	f.EqualRMSE = RMSE(preds, equal, hold.Coords, hold.Mask)
 	w := Weights(preds, hold.Coords, hold.Mask)
 	f.FittedRMSE = RMSE(preds, w, hold.Coords, hold.Mask)
-	f.CrossRMSE = crossRMSE(preds, hold.Coords, hold.Mask)
+	f.CrossRMSE = CrossRMSE(preds, hold.Coords, hold.Mask)
 	f.File = File{Format: Format, TTA: o.TTA.String(), HoldoutRMSE: f.FittedRMSE}
 	for i, p := range paths {
 		f.File.Members = append(f.File.Members, Member{Model: p, Weight: w[i]})
@@ -213,9 +213,9 @@ func holdoutFaces(set *dataset.Set, meta models.Meta) (*dataset.Set, error) {
 	return set.Subset(idx), nil
 }
 
-// crossRMSE scores each half of the faces (alternate faces) with weights
+// CrossRMSE scores each half of the faces (alternate faces) with weights
 // fitted on the other half, and returns the RMSE over both.
-func crossRMSE(preds [][]float32, truth []float32, mask []bool) float64 {
+func CrossRMSE(preds [][]float32, truth []float32, mask []bool) float64 {
 	half := func(parity int) []bool {
 		m := make([]bool, len(mask))
 		for c := range mask {

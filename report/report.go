@@ -23,6 +23,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/ensemble"
 	"github.com/fkd-project/fkd/internal/atomicfile"
 	"github.com/fkd-project/fkd/plots"
 	"github.com/fkd-project/fkd/torch"
@@ -59,9 +60,15 @@ type Report struct {
 	Seed                  int64
 	TrainFaces, HoldFaces int
 	Models                []*Score // trained models, in the order given
-	Baselines             []*Score // mean, then patch search
-	Missing               []string // the runs left out, each with what it lacks
-	hold                  *dataset.Set
+	// Ensemble mixes the models' hold-out predictions with weights fitted
+	// on the hold-out faces (ensemble.Weights) and scores each half of the
+	// faces with the weights fitted on the other half (ensemble.CrossRMSE),
+	// so that the weights do not flatter it; nil with fewer than two
+	// models.
+	Ensemble  *Score
+	Baselines []*Score // mean, then patch search
+	Missing   []string // the runs left out, each with what it lacks
+	hold      *dataset.Set
 }
 
 // Build evaluates the finished runs on their shared hold-out part of set,
@@ -135,6 +142,7 @@ func (e *Env) Build(set *dataset.Set, dataName string, runs []Run, dir string, d
 		s.Label = labels[i]
 		r.Models = append(r.Models, s)
 	}
+	r.Ensemble = ensembleScore(r.Models, r.hold)
 	var err error
 	if r.Baselines, err = e.ScoreBaselines(set.Subset(trainIdx), r.hold); err != nil {
 		return err
@@ -203,7 +211,11 @@ func (r *Report) drawCharts(dir string) ([]chart, error) {
 	if err := plots.CompareCurves(filepath.Join(dir, "curves.png"), runs, refs, ChartWidth, ChartHeight); err != nil {
 		return nil, err
 	}
-	all := append(slices.Clone(r.Models), r.Baselines...)
+	all := slices.Clone(r.Models)
+	if r.Ensemble != nil {
+		all = append(all, r.Ensemble)
+	}
+	all = append(all, r.Baselines...)
 	var perKeypoint, perFace []plots.Series
 	for _, m := range all {
 		perKeypoint = append(perKeypoint, plots.Series{Name: m.Label, Values: m.PerKeypoint[:]})
@@ -259,10 +271,47 @@ func (r *Report) tableRows() [][]string {
 			FormatRMSE(m.TTARMSE),
 		})
 	}
+	if e := r.Ensemble; e != nil {
+		rows = append(rows, []string{e.Label, FormatCount(float64(e.Params)), formatMACs(e.MACs), none, none, none, none,
+			FormatRMSE(e.HoldoutRMSE), none})
+	}
 	for _, b := range r.Baselines {
 		rows = append(rows, []string{b.Label, none, none, none, none, none, none, FormatRMSE(b.HoldoutRMSE), none})
 	}
 	return rows
+}
+
+// ensembleScore scores the mix of the models' hold-out predictions (see
+// Report.Ensemble), or returns nil for fewer than two models.
+func ensembleScore(ms []*Score, hold *dataset.Set) *Score {
+	if len(ms) < 2 {
+		return nil
+	}
+	preds := make([][]float32, len(ms))
+	s := &Score{Label: fmt.Sprintf("ensemble of %d", len(ms)), Spec: "ensemble"}
+	for i, m := range ms {
+		preds[i] = m.Pred
+		s.Params += m.Params
+		if m.MACs < 0 || s.MACs < 0 {
+			s.MACs = -1
+		} else {
+			s.MACs += m.MACs
+		}
+	}
+	w := ensemble.Weights(preds, hold.Coords, hold.Mask)
+	s.Pred = make([]float32, len(hold.Coords))
+	for c := range s.Pred {
+		var p float64
+		for i := range preds {
+			p += w[i] * float64(preds[i][c])
+		}
+		s.Pred[c] = float32(p)
+	}
+	s.HoldoutRMSE = ensemble.CrossRMSE(preds, hold.Coords, hold.Mask)
+	s.TTARMSE = math.NaN()
+	s.PerKeypoint = dataset.PerKeypointRMSE(s.Pred, hold.Coords, hold.Mask)
+	s.FaceErrors = FaceErrors(s.Pred, hold)
+	return s
 }
 
 // FormatCount writes n with a k or M suffix: "92.9 k", "2.84 M".
@@ -331,6 +380,14 @@ func Settings(c train.Config) string {
 	return strings.Join(parts, ", ")
 }
 
+// ensembleRows is 1 when the table has an ensemble row, else 0.
+func (r *Report) ensembleRows() int {
+	if r.Ensemble != nil {
+		return 1
+	}
+	return 0
+}
+
 // summary is the paragraph that says what was compared on what.
 func (r *Report) summary() string {
 	return fmt.Sprintf("Hold-out part: %d faces of %s (fraction %v, seed %d). "+
@@ -338,6 +395,8 @@ func (r *Report) summary() string {
 		"RMSE is the competition's metric, in pixels, over the keypoints each face has; "+
 		"a model's hold-out RMSE is that of its best epoch, whose weights it keeps. "+
 		"Flip TTA averages the predictions for each face and its mirror image. "+
+		"With two models or more, the ensemble mixes their predictions (without TTA) with weights fitted on the hold-out faces, "+
+		"and its RMSE scores each half of them with the weights fitted on the other half. "+
 		"Train time is the sum of the epochs' wall times, evaluation included.",
 		r.HoldFaces, r.Data, r.Holdout, r.Seed, r.TrainFaces)
 }
@@ -401,7 +460,7 @@ type htmlRow struct {
 func (r *Report) writeHTML(path string, files []chart) error {
 	var rows []htmlRow
 	for i, cells := range r.tableRows() {
-		rows = append(rows, htmlRow{Baseline: i >= len(r.Models), Cells: cells})
+		rows = append(rows, htmlRow{Baseline: i >= len(r.Models)+r.ensembleRows(), Cells: cells})
 	}
 	var set []string
 	for _, m := range r.Models {

@@ -2,9 +2,12 @@ package report
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/dataset/synth"
 	"github.com/fkd-project/fkd/train"
 )
 
@@ -43,5 +46,38 @@ func TestSettingsLine(t *testing.T) {
 		if strings.Contains(got, unwanted) {
 			t.Errorf("settings %q show %q", got, unwanted)
 		}
+	}
+}
+
+func TestEnsembleScore(t *testing.T) {
+	set := synth.Generate(12, 2, synth.Options{PartialFrac: 0.5})
+	noisy := func(shift float32) []float32 {
+		p := slices.Clone(set.Coords)
+		for i := range p {
+			p[i] += shift * float32(1-2*(i%3%2))
+		}
+		return p
+	}
+	a := &Score{Label: "a", Params: 10, MACs: 100, Pred: noisy(1)}
+	b := &Score{Label: "b", Params: 20, MACs: -1, Pred: noisy(-1)}
+	if e := ensembleScore([]*Score{a}, set); e != nil {
+		t.Errorf("an ensemble of one model: %+v, want none", e)
+	}
+	// A model and its copy: the mix is the model.
+	e := ensembleScore([]*Score{a, {Label: "a2", Params: 10, MACs: 100, Pred: a.Pred}}, set)
+	want := dataset.RMSE(a.Pred, set.Coords, set.Mask)
+	if math.Abs(e.HoldoutRMSE-want) > 1e-6 || !slices.Equal(e.Pred, a.Pred) || e.Params != 20 || e.MACs != 200 {
+		t.Errorf("ensemble of a model and its copy: RMSE %v (want %v), %d parameters, %d MACs", e.HoldoutRMSE, want, e.Params, e.MACs)
+	}
+	// Errors that cancel: the fitted mix is exact, on each half too.
+	e = ensembleScore([]*Score{a, b}, set)
+	if e.HoldoutRMSE > 1e-5 || e.MACs != -1 || e.Label != "ensemble of 2" || !math.IsNaN(e.TTARMSE) {
+		t.Errorf("ensemble of opposite errors: %+v", e)
+	}
+	h := &train.History{Epochs: []train.EpochStats{{Epoch: 1, Seconds: 2}}}
+	a.History, b.History = h, h
+	r := &Report{Models: []*Score{a, b}, Ensemble: e}
+	if rows := r.tableRows(); len(rows) != 3 || rows[2][0] != "ensemble of 2" || rows[2][1] != FormatCount(30) {
+		t.Errorf("table rows %v", rows)
 	}
 }

@@ -123,7 +123,7 @@ func TestCompareTrainsReportsAndReuses(t *testing.T) {
 	for label, dir := range runs {
 		checkRowMatchesHistory(t, out, label, dir)
 	}
-	for _, label := range []string{"mean baseline", "patch search"} {
+	for _, label := range []string{"ensemble of 2", "mean baseline", "patch search"} {
 		row := tableRow(t, out, label)
 		if v, err := strconv.ParseFloat(row[len(report.Columns)-2], 64); err != nil || !(v > 0) {
 			t.Errorf("%s: hold-out RMSE %q is not a positive number", label, row[len(report.Columns)-2])
