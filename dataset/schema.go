@@ -119,7 +119,7 @@ func FlipCoordPerm() [NumCoords]int {
 // image spanning [0, 96], predicted x 0.34 to 0.56 px too small on the
 // hold-out faces, and flip TTA about 48 (96 - x) scored 1.668 px for
 // fpnheat, about 48.5 (97 - x) 1.611 px and about 47.5 (95 - x) 1.795 px:
-// the mirror of x is 97 - x.
+// the mirror of x is 97 - x (bench/mirror measures both).
 const (
 	PixelOrigin = 0.5                       // keypoint coordinate of the image's top-left corner
 	ImageCentre = PixelOrigin + ImageSize/2 // 48.5: the image's centre in keypoint coordinates

@@ -98,6 +98,27 @@ func projectSimplex(v []float64) {
 	}
 }
 
+// Mix returns the mix of preds with weights w, coordinate by coordinate.
+func Mix(preds [][]float32, w []float64) []float32 {
+	if len(preds) == 0 {
+		return nil
+	}
+	out := make([]float32, len(preds[0]))
+	for c := range out {
+		out[c] = float32(mixAt(preds, w, c))
+	}
+	return out
+}
+
+// mixAt is coordinate c of the mix of preds with weights w.
+func mixAt(preds [][]float32, w []float64, c int) float64 {
+	p := 0.0
+	for i := range preds {
+		p += w[i] * float64(preds[i][c])
+	}
+	return p
+}
+
 // RMSE returns the root mean squared error in pixels, over the masked
 // coordinates, of the mix of preds with weights w.
 func RMSE(preds [][]float32, w []float64, truth []float32, mask []bool) float64 {
@@ -106,11 +127,7 @@ func RMSE(preds [][]float32, w []float64, truth []float32, mask []bool) float64 
 		if !ok {
 			continue
 		}
-		p := 0.0
-		for i := range preds {
-			p += w[i] * float64(preds[i][c])
-		}
-		d := p - float64(truth[c])
+		d := mixAt(preds, w, c) - float64(truth[c])
 		sum += d * d
 		n++
 	}

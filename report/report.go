@@ -298,15 +298,7 @@ func ensembleScore(ms []*Score, hold *dataset.Set) *Score {
 			s.MACs += m.MACs
 		}
 	}
-	w := ensemble.Weights(preds, hold.Coords, hold.Mask)
-	s.Pred = make([]float32, len(hold.Coords))
-	for c := range s.Pred {
-		var p float64
-		for i := range preds {
-			p += w[i] * float64(preds[i][c])
-		}
-		s.Pred[c] = float32(p)
-	}
+	s.Pred = ensemble.Mix(preds, ensemble.Weights(preds, hold.Coords, hold.Mask))
 	s.HoldoutRMSE = ensemble.CrossRMSE(preds, hold.Coords, hold.Mask)
 	s.TTARMSE = math.NaN()
 	s.PerKeypoint = dataset.PerKeypointRMSE(s.Pred, hold.Coords, hold.Mask)

@@ -311,14 +311,10 @@ void fkd_tune_malloc(void) {
 // time. Run them on the calling thread instead. The symbols are looked up
 // at run time, so a LibTorch with MKL or another BLAS is left alone.
 int fkd_tune_blas(void) {
-	using get_parallel_fn = int (*)(void);
-	using get_threads_fn = int (*)(void);
-	using set_threads_fn = void (*)(int);
-	auto parallel = reinterpret_cast<get_parallel_fn>(dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
-	auto get = reinterpret_cast<get_threads_fn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
-	auto set = reinterpret_cast<set_threads_fn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
-	if (parallel == nullptr || get == nullptr || set == nullptr || parallel() != 1) return 0;
-	int before = get();
+	auto parallel = reinterpret_cast<int (*)(void)>(dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
+	auto set = reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+	int before = fkd_blas_threads();
+	if (parallel == nullptr || set == nullptr || before == 0 || parallel() != 1) return 0;
 	set(1);
 	return before;
 }

@@ -35,7 +35,7 @@ type Config struct {
 	// MemoryFormat lays the model's convolution weights, and so its
 	// activations, out in memory: "channels-last" (NHWC), "contiguous"
 	// (NCHW), or "auto" or "": channels last on the CPU, where LibTorch's
-	// convolutions run about a third faster that way, contiguous on CUDA.
+	// convolutions run faster that way, contiguous on CUDA.
 	// The arithmetic differs in rounding only.
 	MemoryFormat string  `json:"memory_format,omitempty"`
 	ClipNorm     float64 `json:"clip_norm"` // clip the gradients' joint L2 norm to this; 0: no clipping

@@ -22,7 +22,7 @@
 # samples of a cnn3 run on 2 cores, in both programs. And it makes the
 # nets as fkd makes them on the CPU (epoch.py --channels-last
 # --inplace-relu): weights and activations laid out channels last, which
-# LibTorch's CPU convolutions run about a third faster, and each ReLU
+# LibTorch's CPU convolutions run faster, and each ReLU
 # after a batch norm done in place. "PyTorch" is the nets written the
 # ordinary way, as the target compares; "PyTorch tuned" shows what is
 # left when PyTorch is given every setting fkd makes.
