@@ -37,6 +37,11 @@ struct scope {
 };
 
 thread_local std::vector<scope> scopes;
+// Handle lists of closed scopes, emptied but with their capacity, for the
+// next scopes to open: a training step's scope then grows no list.
+thread_local std::vector<std::vector<fkd_tensor *>> spare_lists;
+constexpr size_t spare_lists_max = 8;
+constexpr size_t spare_list_cap_max = 1 << 16;
 // The scopes fkd_scopes_hide set aside, innermost call last.
 thread_local std::vector<std::vector<scope>> hidden;
 
@@ -253,13 +258,23 @@ void fkd_release(fkd_tensor *t) { recycle(t, false); }
 
 void fkd_free(fkd_tensor *t) { t->t.reset(); }
 
-void fkd_scope_open(void) { scopes.emplace_back(); }
+void fkd_scope_open(void) {
+	scopes.emplace_back();
+	if (!spare_lists.empty()) {
+		scopes.back().handles = std::move(spare_lists.back());
+		spare_lists.pop_back();
+	}
+}
 
 void fkd_scope_close(void) {
 	if (scopes.empty()) return;
 	std::vector<fkd_tensor *> hs = std::move(scopes.back().handles);
 	scopes.pop_back();
 	for (auto *h : hs) recycle(h, true);
+	if (spare_lists.size() < spare_lists_max && hs.capacity() <= spare_list_cap_max) {
+		hs.clear();
+		spare_lists.push_back(std::move(hs));
+	}
 }
 
 int fkd_scope_keep(fkd_tensor *t) {

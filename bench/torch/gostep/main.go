@@ -20,11 +20,24 @@
 // carrying the runtime cleanup that guards against a forgotten Free
 // (tiny_add_unscoped_ns).
 //
+// The main goroutine stays locked to one OS thread for the whole run, as
+// fkd train locks its goroutine (-lock-thread=false leaves it free).
+// Go may otherwise move it to another thread between scopes: LibTorch's
+// allocations then come from and return to several threads' malloc
+// arenas, which made the tiny add vary between 1.0 and 2.3 µs from one
+// process to the next on a 2-core machine, against 0.9-1.2 µs locked.
+// A locked run also prints the held adds without the lock
+// (tiny_add_unlocked_ns).
+//
 // --device cuda runs both on a CUDA GPU: the parameters and batch are made
 // on the CPU as above and moved there. CUDA ops are asynchronous, so the
 // tiny adds are timed as a run of calls followed by one synchronisation
 // (reading the last sum back), and each step ends with one (reading its
 // loss).
+//
+// Each tiny-add figure is the fastest of its chunks of 10,000 calls, per
+// call: on a shared machine the mean over all calls measures the other
+// processes as much as the binding.
 //
 // Output, one result per line, for run.sh to read:
 //
@@ -32,6 +45,7 @@
 //	tiny_add_ns <ns per call>
 //	tiny_add_freed_ns <ns per call>
 //	tiny_add_unscoped_ns <ns per call>
+//	tiny_add_unlocked_ns <ns per call>
 //	threads=<n> libtorch=<version> os_threads=<n>
 package main
 
@@ -58,7 +72,7 @@ func main() {
 	tiny := flag.Int("tiny", 200000, "calls of the one-element add to time (0: skip)")
 	seed := flag.Uint64("seed", 1, "LibTorch random seed")
 	device := flag.String("device", "cpu", "where to run: cpu, cuda or cuda:N")
-	lockThread := flag.Bool("lock-thread", false, "keep the main goroutine on one OS thread for the whole run")
+	lockThread := flag.Bool("lock-thread", true, "keep the main goroutine on one OS thread for the whole run, as fkd train does")
 	cpuProfile := flag.String("cpuprofile", "", "write a Go CPU profile to this file")
 	flag.Parse()
 	if *lockThread {
@@ -70,7 +84,7 @@ func main() {
 		os.Exit(1)
 	}
 	if err := profile(*cpuProfile, func() error {
-		return run(dev, *threads, *warmup, *steps, *batch, *size, *tiny, *seed)
+		return run(dev, *threads, *warmup, *steps, *batch, *size, *tiny, *seed, *lockThread)
 	}); err != nil {
 		fmt.Fprintln(os.Stderr, "gostep:", err)
 		os.Exit(1)
@@ -98,7 +112,7 @@ func profile(path string, f func() error) error {
 	return ferr
 }
 
-func run(dev torch.Device, threads, warmup, steps int, batch, size int64, tiny int, seed uint64) error {
+func run(dev torch.Device, threads, warmup, steps int, batch, size int64, tiny int, seed uint64, locked bool) error {
 	if steps < 1 || warmup < 0 || batch < 1 || size < 8 {
 		return fmt.Errorf("want steps >= 1, warmup >= 0, batch >= 1 and size >= 8")
 	}
@@ -135,6 +149,14 @@ func run(dev torch.Device, threads, warmup, steps int, batch, size int64, tiny i
 		fmt.Printf("tiny_add_ns %.1f\n", timeTinyAdd(tiny, dev, heldByScope))
 		fmt.Printf("tiny_add_freed_ns %.1f\n", timeTinyAdd(tiny, dev, freedInScope))
 		fmt.Printf("tiny_add_unscoped_ns %.1f\n", timeTinyAdd(tiny, dev, unscoped))
+		if locked {
+			// The same held adds from a goroutine that is locked to its
+			// thread only while each scope is open, as NewScope alone
+			// does: between scopes Go may move it to another thread.
+			runtime.UnlockOSThread()
+			fmt.Printf("tiny_add_unlocked_ns %.1f\n", timeTinyAdd(tiny, dev, heldByScope))
+			runtime.LockOSThread()
+		}
 	}
 	fmt.Printf("threads=%d libtorch=%s os_threads=%d\n", torch.NumThreads(), torch.Version(), osThreads())
 	return nil
@@ -254,8 +276,9 @@ func (n *net) trainStep(opt *adam, x, y *torch.Tensor) float64 {
 	return loss.Item()
 }
 
-// timeTinyAdd returns the mean wall time of one a+b on one-element
-// tensors on dev, result freed at once, over calls calls. On a CUDA device
+// timeTinyAdd returns the wall time of one a+b on one-element tensors on
+// dev, its sum freed as mode says, over calls calls in chunks (bestChunk:
+// the fastest chunk's time per call). On a CUDA device
 // the calls only queue kernels: the clock stops after the last sum has
 // been read back, which waits for all of them.
 // How timeTinyAdd's sums are freed.
@@ -303,12 +326,32 @@ func timeTinyAdd(calls int, dev torch.Device, mode int) float64 {
 	const perScope = 1000
 	adds(perScope) // warm up
 	sync()
-	start := time.Now()
-	for done := 0; done < calls; done += perScope {
-		adds(min(perScope, calls-done))
+	return bestChunk(calls, func(n int) {
+		for done := 0; done < n; done += perScope {
+			adds(min(perScope, n-done))
+		}
+		sync()
+	})
+}
+
+// tinyChunk is how many calls bestChunk times at once: about 10 ms of
+// work, long against the clock's resolution and a scope's close, short
+// against the pauses another process on the machine causes.
+const tinyChunk = 10000
+
+// bestChunk runs run over calls calls in chunks of tinyChunk, timing each,
+// and returns the wall time per call of the fastest chunk: the cost of the
+// call itself, without the time the machine spent elsewhere. step.cpp and
+// step.py time theirs the same way.
+func bestChunk(calls int, run func(n int)) float64 {
+	best := math.Inf(1)
+	for done := 0; done < calls; done += tinyChunk {
+		n := min(tinyChunk, calls-done)
+		start := time.Now()
+		run(n)
+		best = min(best, float64(time.Since(start).Nanoseconds())/float64(n))
 	}
-	sync()
-	return float64(time.Since(start).Nanoseconds()) / float64(calls)
+	return best
 }
 
 func median(sorted []float64) float64 {
