@@ -128,6 +128,48 @@ func TestFlipTTAOfSymmetricFace(t *testing.T) {
 	}
 }
 
+// shiftImages moves 96×96 faces by dx pixels right and dy down in pure
+// Go, repeating the edge rows and columns, as FlipShiftTTA does on the
+// device.
+func shiftImages(src []uint8, dx, dy int) []uint8 {
+	out := make([]uint8, len(src))
+	const n = dataset.ImageSize
+	for f := 0; f < len(src); f += dataset.PixelCount {
+		for y := range n {
+			sy := min(max(y-dy, 0), n-1)
+			for x := range n {
+				out[f+y*n+x] = src[f+sy*n+min(max(x-dx, 0), n-1)]
+			}
+		}
+	}
+	return out
+}
+
+// TestFlipShiftTTAAveragesShiftedViews computes flip+shift TTA by hand:
+// flip TTA's predictions for the faces moved by ±2 pixels in x and in y,
+// made in pure Go, each moved back, averaged with the unmoved faces'.
+func TestFlipShiftTTAAveragesShiftedViews(t *testing.T) {
+	m := lopsidedModel(t)
+	faces := synth.Generate(5, 4, synth.Options{})
+	flip := train.WithTTA(m, train.FlipTTA)
+	const d = train.ShiftTTAPixels
+	shifts := [][2]int{{0, 0}, {d, 0}, {-d, 0}, {0, d}, {0, -d}}
+	want := make([]float32, faces.Len()*dataset.NumCoords)
+	for _, sh := range shifts {
+		p := models.Predict(flip, shiftImages(faces.Images, sh[0], sh[1]), 0, torch.CPU)
+		for i := range p {
+			want[i] += (p[i] - float32(sh[i%2])) / float32(len(shifts))
+		}
+	}
+	got := models.Predict(train.WithTTA(m, train.FlipShiftTTA), faces.Images, 3, torch.CPU)
+	if d := maxDiff(got, want); d > 1e-3 {
+		t.Errorf("flip+shift TTA differs from the average of the shifted views by up to %g pixels", d)
+	}
+	if d := maxDiff(got, models.Predict(flip, faces.Images, 0, torch.CPU)); d < 0.1 {
+		t.Errorf("flip+shift TTA is within %g pixels of flip TTA; the test needs views that differ", d)
+	}
+}
+
 func TestWithTTA(t *testing.T) {
 	m := lopsidedModel(t)
 	if got := train.WithTTA(m, train.NoTTA); got != m {
@@ -147,6 +189,8 @@ func TestParseTTA(t *testing.T) {
 	}{
 		{"none", train.NoTTA, false},
 		{"flip", train.FlipTTA, false},
+		{"flip+shift", train.FlipShiftTTA, false},
+		{"shift", train.NoTTA, true},
 		{"Flip", train.NoTTA, true},
 		{"", train.NoTTA, true},
 		{"hflip", train.NoTTA, true},

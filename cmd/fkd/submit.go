@@ -83,7 +83,7 @@ func runSubmit(fs *pflag.FlagSet, args []string) error {
 
 // addTTAFlag adds --tta, the test-time augmentation, to fs.
 func addTTAFlag(fs *pflag.FlagSet, tta *string) {
-	fs.StringVar(tta, "tta", "none", "test-time augmentation: none, or flip (average with the prediction for the mirror image; twice the work)")
+	fs.StringVar(tta, "tta", "none", "test-time augmentation: none; flip (average with the prediction for the mirror image; twice the work); or flip+shift (flip, also over copies moved 2 pixels left, right, up and down; ten times the work)")
 }
 
 // parseTTAFlag reads the value of --tta; a bad one is a usage error.
