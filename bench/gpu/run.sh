@@ -24,7 +24,7 @@
 # [../shared/data/fkd-ytf/training.zip, else data/training.zip or
 # data/training.csv, else a synthetic set from fkd synth], EPOCHS [3 on
 # CUDA, 2 on the CPU], GPU_CHECK_LIMIT [all faces on CUDA, 300 on the CPU:
-# train on the first N rows], BATCH [64], TINY [10000 calls], THREADS
+# train on the first N rows], BATCH [64], TINY [100000 calls, in chunks of 10000], THREADS
 # [nproc], GPU_CHECK_GPU [0, or the first of CUDA_VISIBLE_DEVICES]
 # (nvidia-smi's index of the GPU that is cuda:0), LIBTORCH [python on CUDA (also when empty);
 # as given, else Debian's, on the CPU], PYTHON [python3 or /usr/bin/python3,
@@ -46,7 +46,7 @@ cuda | cpu) ;;
 esac
 out_md=${GPU_CHECK_OUT:-output/gpu-check.md}
 batch=${BATCH:-64}
-tiny=${TINY:-10000}
+tiny=${TINY:-100000}
 threads=${THREADS:-$(nproc)}
 if [ "$mode" = cuda ]; then
 	epochs=${EPOCHS:-3}
