@@ -16,6 +16,6 @@ func ExampleFraming_Crop() {
 	fmt.Printf("anchor (%.1f, %.1f), %.1f pixels long\n", a.X, a.Y, a.Length)
 	fmt.Println("crop", predict.DefaultFraming.Crop(a))
 	// Output:
-	// anchor (402.6, 228.2), 96.8 pixels long
-	// crop (290,92)-(516,318)
+	// anchor (401.6, 227.2), 96.8 pixels long
+	// crop (289,91)-(515,317)
 }

@@ -82,13 +82,18 @@ type scene struct {
 	scale      float64 // picture pixels per face pixel
 }
 
-// toFace maps a point of the picture to the original 96×96 face.
+// toFace maps a point of the picture (which spans [0, w] × [0, h]) to
+// keypoint coordinates of the original 96×96 face, which count pixels
+// from 1 (dataset.PixelOrigin).
 func (s scene) toFace(x, y float64) (float64, float64) {
-	return (x - s.ox) / s.scale, (y - s.oy) / s.scale
+	return (x-s.ox)/s.scale + dataset.PixelOrigin, (y-s.oy)/s.scale + dataset.PixelOrigin
 }
 
-// toPhoto maps a point of the face to the picture.
-func (s scene) toPhoto(x, y float64) (float64, float64) { return s.ox + x*s.scale, s.oy + y*s.scale }
+// toPhoto maps keypoint coordinates of the face to the picture; it undoes
+// toFace.
+func (s scene) toPhoto(x, y float64) (float64, float64) {
+	return s.ox + (x-dataset.PixelOrigin)*s.scale, s.oy + (y-dataset.PixelOrigin)*s.scale
+}
 
 // region is the part of the picture the pasted face covers.
 func (s scene) region() image.Rectangle {
