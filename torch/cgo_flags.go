@@ -174,5 +174,7 @@ package torch
 // #cgo nocallback fkd_where
 // #cgo noescape fkd_zero_grad
 // #cgo nocallback fkd_zero_grad
+// #cgo noescape fkd_zeros_like
+// #cgo nocallback fkd_zeros_like
 // #include "shim.h"
 import "C"

@@ -555,6 +555,9 @@ func TestCUDACreation(t *testing.T) {
 		{"ones float16", func(d torch.Device) *torch.Tensor { return torch.Ones([]int64{3}, torch.Float16, d) }},
 		{"arange", func(d torch.Device) *torch.Tensor { return torch.Arange(-1, 2, 0.25, torch.Float64, d) }},
 		{"arange int64", func(d torch.Device) *torch.Tensor { return torch.Arange(0, 10, 3, torch.Int64, d) }},
+		{"zeros like a CPU tensor, channels last", func(d torch.Device) *torch.Tensor {
+			return torch.ZerosLike(torch.Ones([]int64{2, 3, 4, 4}, torch.Float32, torch.CPU).ChannelsLast(), d)
+		}},
 	}
 	for _, tt := range same {
 		got, want := tt.f(dev), tt.f(torch.CPU)

@@ -1,6 +1,7 @@
 package torch_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/fkd-project/fkd/torch"
@@ -61,6 +62,37 @@ func TestChannelsLast(t *testing.T) {
 	}
 	if err := torch.Catch(func() { f32([]int64{3}, 1, 2, 3).ChannelsLast() }); err == nil {
 		t.Errorf("ChannelsLast of a 1-D tensor: no error")
+	}
+}
+
+func TestZerosLike(t *testing.T) {
+	s := torch.NewScope()
+	defer s.Close()
+	torch.ManualSeed(2)
+	x := torch.Randn([]int64{2, 3, 4, 5}, torch.Float32, torch.CPU)
+	one := torch.Randn([]int64{4, 1, 3, 3}, torch.Float64, torch.CPU)
+	tests := []struct {
+		name        string
+		src         *torch.Tensor
+		channelsLast bool
+	}{
+		{"row-major", x, false},
+		{"channels last", x.ChannelsLast(), true},
+		{"one channel, channels last", one.ChannelsLast(), true},
+		{"1-D", f32([]int64{3}, 1, 2, 3), false},
+	}
+	for _, tt := range tests {
+		z := torch.ZerosLike(tt.src, torch.CPU)
+		if got, want := z.Shape(), tt.src.Shape(); !slices.Equal(got, want) {
+			t.Errorf("%s: shape %v, want %v", tt.name, got, want)
+		}
+		if z.DType() != tt.src.DType() {
+			t.Errorf("%s: dtype %v, want %v", tt.name, z.DType(), tt.src.DType())
+		}
+		if z.IsChannelsLast() != tt.channelsLast {
+			t.Errorf("%s: channels last %v, want %v", tt.name, z.IsChannelsLast(), tt.channelsLast)
+		}
+		assertClose(t, tt.name+" values", z.Float64s(), make([]float64, tt.src.Numel()), 0)
 	}
 }
 

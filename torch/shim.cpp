@@ -512,6 +512,13 @@ fkd_err fkd_full(const int64_t *shape, int ndim, double value, int dtype, int de
 	GUARD("full", *out = wrap(at::full(ints(shape, ndim), value, options(dtype, devtype, devidx))))
 }
 
+fkd_err fkd_zeros_like(fkd_tensor *t, int devtype, int devidx, fkd_tensor **out) {
+	GUARD("zeros_like", {
+		const auto &x = get(t);
+		*out = wrap(at::zeros_like(x, x.options().device(device(devtype, devidx)), at::MemoryFormat::Preserve));
+	})
+}
+
 fkd_err fkd_rand(const int64_t *shape, int ndim, int normal, int dtype, int devtype, int devidx, fkd_tensor **out) {
 	GUARD(normal ? "randn" : "rand", {
 		auto o = options(dtype, devtype, devidx);

@@ -106,6 +106,9 @@ fkd_err fkd_cuda_device_info(int idx, char *name, int namelen, uint64_t *total_b
 fkd_err fkd_from_data(const void *data, const int64_t *shape, int ndim, int dtype, fkd_tensor **out);
 fkd_err fkd_copy_data(fkd_tensor *t, void *dst, int64_t nbytes); /* any device, contiguous copy */
 fkd_err fkd_full(const int64_t *shape, int ndim, double value, int dtype, int devtype, int devidx, fkd_tensor **out);
+// fkd_zeros_like: zeros of t's shape and dtype, laid out as t is (channels
+// last or not), on the given device.
+fkd_err fkd_zeros_like(fkd_tensor *t, int devtype, int devidx, fkd_tensor **out);
 fkd_err fkd_rand(const int64_t *shape, int ndim, int normal, int dtype, int devtype, int devidx, fkd_tensor **out);
 fkd_err fkd_arange(double start, double end, double step, int dtype, int devtype, int devidx, fkd_tensor **out);
 fkd_err fkd_to(fkd_tensor *t, int devtype, int devidx, int dtype, fkd_tensor **out);

@@ -309,6 +309,15 @@ func Full(shape []int64, value float64, dt DType, dev Device) *Tensor {
 // Zeros returns a tensor of zeros.
 func Zeros(shape []int64, dt DType, dev Device) *Tensor { return Full(shape, 0, dt, dev) }
 
+// ZerosLike returns zeros of t's shape and dtype on dev, laid out as t is
+// (channels last or not): a buffer, gradient or copy that matches t.
+func ZerosLike(t *Tensor, dev Device) *Tensor {
+	h := t.live()
+	return call(func(out **C.fkd_tensor) C.fkd_err {
+		return C.fkd_zeros_like(h, C.int(dev.Type), C.int(dev.Index), out)
+	}, t)
+}
+
 // Ones returns a tensor of ones.
 func Ones(shape []int64, dt DType, dev Device) *Tensor { return Full(shape, 1, dt, dev) }
 

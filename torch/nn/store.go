@@ -222,12 +222,7 @@ func (s *Store) Clone(dev torch.Device) *Store {
 	c.training = s.training
 	torch.NoGrad(func() {
 		for _, e := range s.entries {
-			t := torch.Zeros(e.tensor.Shape(), e.tensor.DType(), dev)
-			if e.tensor.IsChannelsLast() {
-				cl := t.ChannelsLast()
-				t.Free()
-				t = cl
-			}
+			t := torch.ZerosLike(e.tensor, dev)
 			t.CopyFrom(e.tensor)
 			if e.param {
 				t.SetRequiresGrad(e.tensor.RequiresGrad())

@@ -158,12 +158,7 @@ func zerosLike(params []*torch.Tensor) []*torch.Tensor {
 	out := make([]*torch.Tensor, len(params))
 	torch.Unscoped(func() {
 		for i, p := range params {
-			out[i] = torch.Zeros(p.Shape(), p.DType(), p.Device())
-			if p.IsChannelsLast() {
-				z := out[i].ChannelsLast()
-				out[i].Free()
-				out[i] = z
-			}
+			out[i] = torch.ZerosLike(p, p.Device())
 		}
 	})
 	return out
