@@ -72,8 +72,8 @@ func TestZerosLike(t *testing.T) {
 	x := torch.Randn([]int64{2, 3, 4, 5}, torch.Float32, torch.CPU)
 	one := torch.Randn([]int64{4, 1, 3, 3}, torch.Float64, torch.CPU)
 	tests := []struct {
-		name        string
-		src         *torch.Tensor
+		name         string
+		src          *torch.Tensor
 		channelsLast bool
 	}{
 		{"row-major", x, false},
