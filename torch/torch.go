@@ -48,11 +48,9 @@
 // LibTorch's grad mode and fkd's scopes belong to an OS thread; NewScope and
 // NoGrad lock the calling goroutine to its thread until they end. Use one
 // goroutine per model; LibTorch parallelises each op internally over
-// SetNumThreads threads. A loop of many ops runs fastest with its
-// goroutine locked for the whole loop (runtime.LockOSThread), as fkd's
-// trainer does: moved between threads, the goroutine spreads LibTorch's
-// allocations over several threads' malloc arenas: a one-element add
-// took 1056 ns against 824 ns locked in bench/torch.
+// SetNumThreads threads. fkd's trainer also locks its goroutine for the
+// whole run (runtime.LockOSThread), so that LibTorch's allocations come
+// from and return to one thread's malloc arena.
 package torch
 
 //go:generate go run ./internal/opgen

@@ -16,7 +16,7 @@
 # reports the held adds without that lock.
 #
 # Environment (defaults in brackets): THREADS [nproc], WARMUP [5],
-# STEPS [30], ROUNDS [3], BATCH [64], SIZE [96], TINY [200000 calls],
+# STEPS [30], ROUNDS [5], BATCH [64], SIZE [96], TINY [200000 calls],
 # LIBTORCH [Debian's], PYTHON [/usr/bin/python3], GO [go], GOSTEP_FLAGS
 # [none] (extra gostep flags, e.g. -lock-thread=false).
 #
@@ -39,7 +39,7 @@ cd "$(dirname "$0")/../.."
 threads=${THREADS:-$(nproc)}
 warmup=${WARMUP:-5}
 steps=${STEPS:-30}
-rounds=${ROUNDS:-3}
+rounds=${ROUNDS:-5}
 batch=${BATCH:-64}
 size=${SIZE:-96}
 tiny=${TINY:-200000}

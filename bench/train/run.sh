@@ -42,7 +42,7 @@
 #
 # Environment (defaults in brackets): TRAIN [../shared/data/fkd-ytf/training.zip,
 # else data/training.zip or data/training.csv; with none it says so and skips],
-# MODELS ["cnn3 fpnheat"], EPOCHS [3], ROUNDS [3], BATCH [64], WARMUP [1]
+# MODELS ["cnn3 fpnheat"], EPOCHS [3], ROUNDS [5], BATCH [64], WARMUP [1]
 # (epochs of warm-up, as config.yml), LIMIT [0: every face; else the first
 # LIMIT rows, for both sides], SPIN [100] (GOMP_SPINCOUNT of every process;
 # empty: libgomp's default), THREADS [nproc], PYTHON [/usr/bin/python3].
@@ -61,7 +61,7 @@ if [ -z "$train" ]; then
 fi
 models=${MODELS:-cnn3 fpnheat}
 epochs=${EPOCHS:-3}
-rounds=${ROUNDS:-3}
+rounds=${ROUNDS:-5}
 batch=${BATCH:-64}
 warmup=${WARMUP:-1}
 limit=${LIMIT:-0}

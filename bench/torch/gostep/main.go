@@ -22,11 +22,9 @@
 //
 // The main goroutine stays locked to one OS thread for the whole run, as
 // fkd train locks its goroutine (-lock-thread=false leaves it free).
-// Go may otherwise move it to another thread between scopes: LibTorch's
-// allocations then come from and return to several threads' malloc
-// arenas, which made the tiny add vary between 1.0 and 2.3 µs from one
-// process to the next on a 2-core machine, against 0.9-1.2 µs locked.
-// A locked run also prints the held adds without the lock
+// Go may otherwise move it to another thread between scopes, and
+// LibTorch's allocations then come from and return to several threads'
+// malloc arenas. A locked run also prints the held adds without the lock
 // (tiny_add_unlocked_ns).
 //
 // --device cuda runs both on a CUDA GPU: the parameters and batch are made
