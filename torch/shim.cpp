@@ -325,13 +325,10 @@ void fkd_tune_malloc(void) {
 // threads: 13% of a 2-core training run's samples, and most of its system
 // time. Run them on the calling thread instead. The symbols are looked up
 // at run time, so a LibTorch with MKL or another BLAS is left alone.
-int fkd_tune_blas(void) {
+void fkd_tune_blas(void) {
 	auto parallel = reinterpret_cast<int (*)(void)>(dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
 	auto set = reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
-	int before = fkd_blas_threads();
-	if (parallel == nullptr || set == nullptr || before == 0 || parallel() != 1) return 0;
-	set(1);
-	return before;
+	if (parallel != nullptr && set != nullptr && parallel() == 1) set(1);
 }
 
 int fkd_blas_threads(void) {

@@ -80,9 +80,8 @@ void fkd_scopes_hide(void);
 void fkd_scopes_restore(void);
 void fkd_tune_malloc(void);           /* large blocks from the heap, kept mapped */
 /* Runs OpenBLAS's calls on the calling thread when the process has the
- * pthreads build of OpenBLAS; returns its thread count before, or 0 when
- * there is no such OpenBLAS (nothing changed). */
-int fkd_tune_blas(void);
+ * pthreads build of OpenBLAS; does nothing otherwise. */
+void fkd_tune_blas(void);
 int fkd_blas_threads(void);          /* OpenBLAS's thread count; 0 without OpenBLAS */
 int fkd_grad_enabled(void);
 void fkd_set_grad_enabled(int on);     /* thread-local, like LibTorch's grad mode */
@@ -106,8 +105,8 @@ fkd_err fkd_cuda_device_info(int idx, char *name, int namelen, uint64_t *total_b
 fkd_err fkd_from_data(const void *data, const int64_t *shape, int ndim, int dtype, fkd_tensor **out);
 fkd_err fkd_copy_data(fkd_tensor *t, void *dst, int64_t nbytes); /* any device, contiguous copy */
 fkd_err fkd_full(const int64_t *shape, int ndim, double value, int dtype, int devtype, int devidx, fkd_tensor **out);
-// fkd_zeros_like: zeros of t's shape and dtype, laid out as t is (channels
-// last or not), on the given device.
+/* Zeros of t's shape and dtype, laid out as t is (channels last or not),
+ * on the given device. */
 fkd_err fkd_zeros_like(fkd_tensor *t, int devtype, int devidx, fkd_tensor **out);
 fkd_err fkd_rand(const int64_t *shape, int ndim, int normal, int dtype, int devtype, int devidx, fkd_tensor **out);
 fkd_err fkd_arange(double start, double end, double step, int dtype, int devtype, int devidx, fkd_tensor **out);

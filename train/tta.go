@@ -32,7 +32,7 @@ const (
 
 // ShiftTTAPixels is how far FlipShiftTTA moves the face, in pixels: half a
 // cell of the 24×24 heatmaps. On fkd-ytf's hold-out faces it scored better
-// than 1 pixel for every member of the best ensemble
+// than 1 pixel for each of the first eight members of the best ensemble
 // (docs/results/README.md).
 const ShiftTTAPixels = 2
 

@@ -50,6 +50,17 @@ var testNetTensors = []struct {
 // randn returns a float32 tensor of standard normal values.
 func randn(shape ...int64) *torch.Tensor { return torch.Randn(shape, torch.Float32, torch.CPU) }
 
+// evalTestNet builds newTestNet from seed 1 in evaluation mode and returns
+// it with its store, an input and the output for that input.
+func evalTestNet() (store *nn.Store, net nn.Module, x *torch.Tensor, out []float64) {
+	torch.ManualSeed(1)
+	store = nn.NewStore(torch.CPU)
+	net = newTestNet(store.Root())
+	x = randn(2, 1, 8, 8)
+	store.Eval()
+	return store, net, x, net.Forward(x).Float64s()
+}
+
 // closeTo fails t when got and want differ by more than tol anywhere.
 func closeTo(t *testing.T, what string, got, want []float64, tol float64) {
 	t.Helper()

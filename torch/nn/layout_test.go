@@ -5,16 +5,10 @@ import (
 	"testing"
 
 	"github.com/fkd-project/fkd/torch"
-	"github.com/fkd-project/fkd/torch/nn"
 )
 
 func TestStoreToChannelsLast(t *testing.T) {
-	torch.ManualSeed(1)
-	store := nn.NewStore(torch.CPU)
-	net := newTestNet(store.Root())
-	x := randn(2, 1, 8, 8)
-	store.Eval()
-	before := net.Forward(x).Float64s()
+	store, net, x, before := evalTestNet()
 	var saved bytes.Buffer
 	if err := store.Write(&saved, nil); err != nil {
 		t.Fatal(err)

@@ -186,12 +186,7 @@ func TestFreeze(t *testing.T) {
 }
 
 func TestCloneAndCopyFrom(t *testing.T) {
-	torch.ManualSeed(1)
-	store := nn.NewStore(torch.CPU)
-	net := newTestNet(store.Root())
-	x := randn(2, 1, 8, 8)
-	store.Eval()
-	before := net.Forward(x).Float64s()
+	store, net, x, before := evalTestNet()
 
 	best := store.Clone(torch.CPU)
 	if best.Len() != store.Len() || best.Training() != store.Training() {
