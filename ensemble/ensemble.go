@@ -39,6 +39,9 @@ type File struct {
 	// HoldoutRMSE is the ensemble's RMSE in pixels on the members' shared
 	// hold-out part when the weights were fitted; 0 when unknown.
 	HoldoutRMSE float64 `json:"holdout_rmse_px,omitempty"`
+	// HoldoutOutliersLeftOut counts the hold-out faces, found mislabelled
+	// by dataset.Outliers, that the fit and HoldoutRMSE left out.
+	HoldoutOutliersLeftOut int `json:"holdout_outliers_left_out,omitempty"`
 }
 
 // Member is one model of an ensemble.

@@ -236,6 +236,47 @@ func TestFitAndLoad(t *testing.T) {
 	}
 }
 
+// TestFitDropOutliers checks that FitOptions.DropOutliers leaves a
+// mislabelled hold-out face out of the fit and the scores of members
+// whose runs kept it, and that without it the face counts.
+func TestFitDropOutliers(t *testing.T) {
+	dir := t.TempDir()
+	set := synth.Generate(60, 3, synth.Options{})
+	_, hold := dataset.Split(set, 0.25, 7)
+	c, _ := set.Keypoints(hold[0])
+	c[22], c[23] = c[2]-5, c[3]-6 // mouth_left_corner above the right eye centre
+	if n := len(train.WithoutOutliers(set, slices.Clone(hold))); n != len(hold)-1 {
+		t.Fatalf("dataset.Outliers leaves %d of %d hold-out faces; want all but the planted one", n, len(hold))
+	}
+	a := saveModel(t, dir, "a.pt", "cnn3:width=4", 1, 0.25, 7, "fp1")
+	b := saveModel(t, dir, "b.pt", "cnn3:width=4", 2, 0.25, 7, "fp1")
+	for _, drop := range []bool{false, true} {
+		fitted, err := ensemble.Fit([]string{a, b}, set, ensemble.FitOptions{Device: torch.CPU, DropOutliers: drop})
+		if err != nil {
+			t.Fatal(err)
+		}
+		scored := hold
+		if drop {
+			scored = train.WithoutOutliers(set, slices.Clone(hold))
+		}
+		if left := len(hold) - len(scored); fitted.Faces != len(scored) || fitted.Outliers != left || fitted.File.HoldoutOutliersLeftOut != left {
+			t.Errorf("drop %v: %d faces scored, %d left out (file: %d); want %d and %d", drop, fitted.Faces, fitted.Outliers, fitted.File.HoldoutOutliersLeftOut, len(scored), left)
+		}
+		m, _, err := models.LoadEnsemble([]string{a, b}, []float64{fitted.File.Members[0].Weight, fitted.File.Members[1].Weight}, torch.CPU)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := train.Evaluate(m, set.Subset(scored))
+		m.Store().Free()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(ev.RMSE-fitted.FittedRMSE) > 1e-4 {
+			t.Errorf("drop %v: the fitted ensemble scores %v on the faces it was fitted on; Fit said %v", drop, ev.RMSE, fitted.FittedRMSE)
+		}
+	}
+}
+
 func TestLoadForms(t *testing.T) {
 	dir := t.TempDir()
 	a := saveModel(t, dir, "a.pt", "cnn3:width=4", 1, 0.25, 7, "fp1")

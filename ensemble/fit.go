@@ -141,13 +141,21 @@ func RMSE(preds [][]float32, w []float64, truth []float32, mask []bool) float64 
 type FitOptions struct {
 	TTA    train.TTA
 	Device torch.Device
-	Log    io.Writer // progress lines; nil: none
+	// DropOutliers leaves the hold-out faces that dataset.Outliers finds
+	// mislabelled out of the fit and the scores, also when the members'
+	// runs kept them (members trained with --drop-outliers always leave
+	// them out). One such face can outweigh hundreds of others in a
+	// squared error and pull the weights towards whichever member
+	// happens to be nearest its wrong label.
+	DropOutliers bool
+	Log          io.Writer // progress lines; nil: none
 }
 
 // Fitted is what Fit found.
 type Fitted struct {
 	File       File      // the ensemble, weights fitted, member paths as given
 	Faces      int       // hold-out faces scored
+	Outliers   int       // hold-out faces left out as mislabelled
 	MemberRMSE []float64 // each member alone, pixels
 	EqualRMSE  float64   // the members with equal weights
 	FittedRMSE float64   // the fitted weights, on the faces they were fitted on
@@ -169,9 +177,10 @@ func Fit(paths []string, set *dataset.Set, o FitOptions) (Fitted, error) {
 		log = io.Discard
 	}
 	var (
-		metas []models.Meta
-		preds [][]float32
-		hold  *dataset.Set
+		metas    []models.Meta
+		preds    [][]float32
+		hold     *dataset.Set
+		outliers int
 	)
 	for i, path := range paths {
 		m, meta, err := models.Load(path, o.Device)
@@ -184,7 +193,7 @@ func Fit(paths []string, set *dataset.Set, o FitOptions) (Fitted, error) {
 			return Fitted{}, err
 		}
 		if hold == nil {
-			if hold, err = holdoutFaces(set, meta); err != nil {
+			if hold, outliers, err = holdoutFaces(set, meta, o.DropOutliers); err != nil {
 				m.Store().Free()
 				return Fitted{}, err
 			}
@@ -200,7 +209,7 @@ func Fit(paths []string, set *dataset.Set, o FitOptions) (Fitted, error) {
 		}
 		preds = append(preds, p)
 	}
-	f := Fitted{Faces: hold.Len()}
+	f := Fitted{Faces: hold.Len(), Outliers: outliers}
 	for i := range preds {
 		f.MemberRMSE = append(f.MemberRMSE, RMSE(preds[i:i+1], []float64{1}, hold.Coords, hold.Mask))
 	}
@@ -209,7 +218,7 @@ func Fit(paths []string, set *dataset.Set, o FitOptions) (Fitted, error) {
 	w := Weights(preds, hold.Coords, hold.Mask)
 	f.FittedRMSE = RMSE(preds, w, hold.Coords, hold.Mask)
 	f.CrossRMSE = CrossRMSE(preds, hold.Coords, hold.Mask)
-	f.File = File{Format: Format, TTA: o.TTA.String(), HoldoutRMSE: f.FittedRMSE}
+	f.File = File{Format: Format, TTA: o.TTA.String(), HoldoutRMSE: f.FittedRMSE, HoldoutOutliersLeftOut: outliers}
 	for i, p := range paths {
 		f.File.Members = append(f.File.Members, Member{Model: p, Weight: w[i]})
 	}
@@ -217,17 +226,19 @@ func Fit(paths []string, set *dataset.Set, o FitOptions) (Fitted, error) {
 }
 
 // holdoutFaces returns the hold-out part of set that the model with meta
-// left out of its training.
-func holdoutFaces(set *dataset.Set, meta models.Meta) (*dataset.Set, error) {
+// left out of its training, less the outliers when the model's run left
+// them out or dropOutliers asks, and how many outliers it left out.
+func holdoutFaces(set *dataset.Set, meta models.Meta, dropOutliers bool) (*dataset.Set, int, error) {
 	h, seed, drop, _ := train.OwnHoldout(meta)
 	_, idx := dataset.Split(set, h, seed)
-	if drop {
+	n := len(idx)
+	if drop || dropOutliers {
 		idx = train.WithoutOutliers(set, idx)
 	}
 	if len(idx) == 0 {
-		return nil, fmt.Errorf("the hold-out part (fraction %v, seed %d) of %d faces is empty", h, seed, set.Len())
+		return nil, 0, fmt.Errorf("the hold-out part (fraction %v, seed %d) of %d faces is empty", h, seed, set.Len())
 	}
-	return set.Subset(idx), nil
+	return set.Subset(idx), n - len(idx), nil
 }
 
 // CrossRMSE scores each half of the faces (alternate faces) with weights

@@ -38,6 +38,10 @@ type Faces struct {
 	// records one (train.OwnHoldout), less the outliers when the model
 	// was trained without them.
 	Own bool
+	// DropOutliers leaves out the faces that dataset.Outliers finds
+	// mislabelled, also when the model's run kept them in its hold-out
+	// score.
+	DropOutliers bool
 }
 
 // EvaluateModel scores the model at modelPath, on dev and with
@@ -73,27 +77,43 @@ func (e *Env) EvaluateModel(modelPath, dataPath string, dev torch.Device, tta tr
 // Pick returns the faces of set that f picks for the model with meta, and
 // says which they are.
 func (f Faces) Pick(set *dataset.Set, meta models.Meta) (*dataset.Set, string, error) {
-	holdout, seed, drop := f.Holdout, f.Seed, false
+	holdout, seed, trainedWithout := f.Holdout, f.Seed, false
 	if f.Own {
 		if h, s, d, ok := train.OwnHoldout(meta); ok {
-			holdout, seed, drop = h, s, d
+			holdout, seed, trainedWithout = h, s, d
 		}
 	}
+	var idx []int
+	var what string
 	if holdout == 0 {
-		return set, "all faces (including any the model was trained on)", nil
-	}
-	_, idx := dataset.Split(set, holdout, seed)
-	if len(idx) == 0 {
-		return nil, "", fmt.Errorf("a hold-out fraction of %v of %d faces holds out none", holdout, set.Len())
-	}
-	what := fmt.Sprintf("the hold-out part (fraction %v, seed %d)", holdout, seed)
-	if drop {
-		n := len(idx)
-		idx = train.WithoutOutliers(set, idx)
-		what += fmt.Sprintf(" less its %d outliers, as the model was trained (--drop-outliers)", n-len(idx))
-		if len(idx) == 0 {
-			return nil, "", fmt.Errorf("every hold-out face is an outlier")
+		idx = make([]int, set.Len())
+		for i := range idx {
+			idx[i] = i
 		}
+		what = "all faces (including any the model was trained on)"
+	} else {
+		_, idx = dataset.Split(set, holdout, seed)
+		if len(idx) == 0 {
+			return nil, "", fmt.Errorf("a hold-out fraction of %v of %d faces holds out none", holdout, set.Len())
+		}
+		what = fmt.Sprintf("the hold-out part (fraction %v, seed %d)", holdout, seed)
+	}
+	if !trainedWithout && !f.DropOutliers {
+		if holdout == 0 {
+			return set, what, nil
+		}
+		return set.Subset(idx), what, nil
+	}
+	n := len(idx)
+	idx = train.WithoutOutliers(set, idx)
+	what += fmt.Sprintf(" less its %d outliers", n-len(idx))
+	if trainedWithout {
+		what += ", as the model was trained (--drop-outliers)"
+	} else {
+		what += " (--drop-outliers)"
+	}
+	if len(idx) == 0 {
+		return nil, "", fmt.Errorf("every face to score is an outlier")
 	}
 	return set.Subset(idx), what, nil
 }

@@ -89,6 +89,9 @@ func TestFacesPick(t *testing.T) {
 	cfg.DropOutliers = true
 	cfgJSON, _ := json.Marshal(cfg)
 	own := models.Meta{Extra: map[string]string{train.ExtraHoldout: "0.5", train.ExtraSeed: itoa(seed), train.ExtraConfig: string(cfgJSON)}}
+	cfg.DropOutliers = false
+	keptJSON, _ := json.Marshal(cfg)
+	kept := models.Meta{Extra: map[string]string{train.ExtraHoldout: "0.5", train.ExtraSeed: itoa(seed), train.ExtraConfig: string(keptJSON)}}
 	tests := []struct {
 		name      string
 		f         Faces
@@ -100,6 +103,10 @@ func TestFacesPick(t *testing.T) {
 		{"a split", Faces{Holdout: 0.5, Seed: seed}, own, len(hold), "the hold-out part (fraction 0.5, seed " + itoa(seed) + ")"},
 		{"own, outliers left out", Faces{Own: true}, own, len(hold) - 1, "less its 1 outliers, as the model was trained (--drop-outliers)"},
 		{"own, none recorded", Faces{Holdout: 0.25, Seed: 1, Own: true}, models.Meta{}, 10, "the hold-out part (fraction 0.25, seed 1)"},
+		{"a split, outliers left out on request", Faces{Holdout: 0.5, Seed: seed, DropOutliers: true}, models.Meta{}, len(hold) - 1, "seed " + itoa(seed) + ") less its 1 outliers (--drop-outliers)"},
+		{"own, kept by the run, left out on request", Faces{Own: true, DropOutliers: true}, kept, len(hold) - 1, "less its 1 outliers (--drop-outliers)"},
+		{"own, kept by the run", Faces{Own: true}, kept, len(hold), "the hold-out part (fraction 0.5, seed " + itoa(seed) + ")"},
+		{"all, outliers left out on request", Faces{DropOutliers: true}, models.Meta{}, 39, "all faces (including any the model was trained on) less its 1 outliers"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

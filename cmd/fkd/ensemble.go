@@ -16,14 +16,16 @@ import (
 func init() {
 	register(&command{name: "ensemble", run: runEnsemble,
 		summary: "fit the weights of several trained models on their shared hold-out faces; write an ensemble file",
-		usage:   "--models A.pt,B.pt,... [--data FILE] [--tta flip] [--out FILE]"})
+		usage:   "--models A.pt,B.pt,... [--data FILE] [--tta flip] [--drop-outliers] [--out FILE]"})
 }
 
 func runEnsemble(fs *pflag.FlagSet, args []string) error {
 	var members, data, tta, out, device string
 	var threads int
+	var dropOutliers bool
 	fs.StringVar(&members, "models", "", "the member models, comma-separated; they must share one hold-out split (same --holdout and data, and --split-seed or --seed)")
 	fs.StringVar(&data, "data", "data/training.csv", "the training data the members were trained on: training.csv or a zip holding it")
+	fs.BoolVar(&dropOutliers, "drop-outliers", false, "fit and score without the hold-out faces whose keypoints look mislabelled (see fkd data check), also when the members' runs kept them")
 	addTTAFlag(fs, &tta)
 	fs.StringVar(&out, "out", "output/ensemble.json", "the ensemble file to write; give it to --model of submit, evaluate, predict and serve")
 	fs.StringVar(&device, "device", "auto", "auto, cpu, cuda or cuda:N")
@@ -62,11 +64,15 @@ func runEnsemble(fs *pflag.FlagSet, args []string) error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "read %s: %d faces, %d with all keypoints\n", rep.Source, rep.Read, rep.Complete)
-	fitted, err := ensemble.Fit(strings.Split(members, ","), set, ensemble.FitOptions{TTA: t, Device: dev, Log: os.Stderr})
+	fitted, err := ensemble.Fit(strings.Split(members, ","), set, ensemble.FitOptions{TTA: t, Device: dev, DropOutliers: dropOutliers, Log: os.Stderr})
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%d hold-out faces, test-time augmentation %s\n\n", fitted.Faces, t)
+	less := ""
+	if fitted.Outliers > 0 {
+		less = fmt.Sprintf(" (less %d found mislabelled)", fitted.Outliers)
+	}
+	fmt.Printf("%d hold-out faces%s, test-time augmentation %s\n\n", fitted.Faces, less, t)
 	if err := fitted.WriteTable(os.Stdout); err != nil {
 		return err
 	}

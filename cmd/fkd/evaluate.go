@@ -12,7 +12,7 @@ import (
 func init() {
 	register(&command{name: "evaluate", run: runEvaluate,
 		summary: "score a trained model on training data: RMSE overall and per keypoint",
-		usage:   "--model FILE [--data FILE] [--holdout FRAC --seed N] [--tta flip]"})
+		usage:   "--model FILE [--data FILE] [--holdout FRAC --seed N] [--drop-outliers] [--tta flip]"})
 }
 
 // evaluateOptions holds the flags of "fkd evaluate".
@@ -31,6 +31,7 @@ func evaluateFlags(fs *pflag.FlagSet, o *evaluateOptions) {
 	fs.StringVar(&o.data, "data", "data/training.csv", "faces with keypoints: training.csv or a zip holding it")
 	fs.Float64Var(&o.Holdout, "holdout", 0, "score the hold-out part of this fraction of the faces; 0: all of them (default: the model's own hold-out part)")
 	fs.Int64Var(&o.Seed, "seed", 1, "seed of the hold-out split (default: the model's own)")
+	fs.BoolVar(&o.DropOutliers, "drop-outliers", false, "leave out the faces whose keypoints look mislabelled (see fkd data check), also when the model's run kept them")
 	addTTAFlag(fs, &o.tta)
 	fs.StringVar(&o.device, "device", "auto", "auto, cpu, cuda or cuda:N")
 	fs.IntVar(&o.threads, "threads", 0, "LibTorch CPU threads (0: one per core)")
