@@ -2,6 +2,7 @@ package ensemble_test
 
 import (
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -74,6 +75,65 @@ func TestWeights(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWeightsOptimal checks that Weights reaches the optimum for many
+// members that predict alike at the scale of pixels and differ by a pixel
+// or so, as real nets do: at the optimum of wᵀGw on the simplex (G the
+// Gram matrix of the errors), every member with weight has the same
+// gradient (Gw)_i, and no member without weight has a smaller one.
+func TestWeightsOptimal(t *testing.T) {
+	const k, n = 12, 3000
+	rng := rand.New(rand.NewPCG(1, 2))
+	truth := make([]float32, n)
+	mask := make([]bool, n)
+	shared := make([]float64, n) // the error all members make
+	for c := range truth {
+		truth[c] = float32(20 + 60*rng.Float64())
+		mask[c] = true
+		shared[c] = rng.NormFloat64()
+	}
+	preds := make([][]float32, k)
+	errs := make([][]float64, k)
+	for i := range preds {
+		preds[i], errs[i] = make([]float32, n), make([]float64, n)
+		own := 0.3 + 0.1*float64(i) // members' own errors, of growing size
+		for c := range truth {
+			p := float32(float64(truth[c]) + shared[c] + own*rng.NormFloat64())
+			preds[i][c] = p
+			errs[i][c] = float64(p) - float64(truth[c]) // as Weights sees it, in float32
+		}
+	}
+	w := ensemble.Weights(preds, truth, mask)
+	grad := make([]float64, k)
+	low := math.Inf(1)
+	for i := range k {
+		for j := range k {
+			dot := 0.0
+			for c := range n {
+				dot += errs[i][c] * errs[j][c]
+			}
+			grad[i] += dot * w[j]
+		}
+		low = math.Min(low, grad[i])
+	}
+	sum := 0.0
+	for i := range k {
+		sum += w[i]
+		if w[i] < 0 {
+			t.Fatalf("weights %v: want non-negative numbers", w)
+		}
+		if tol := 1e-6 * low; w[i] > 1e-9 && grad[i] > low+tol {
+			t.Errorf("member %d has weight %.6f but gradient %.6f above the least %.6f: not optimal (weights %.4f)", i, w[i], grad[i], low, w)
+		}
+	}
+	if math.Abs(sum-1) > 1e-9 {
+		t.Errorf("weights %v sum to %v, want 1", w, sum)
+	}
+	// The members with small own errors should carry most of the weight.
+	if w[0] < w[k-1] {
+		t.Errorf("the best member's weight %.4f is below the worst's %.4f", w[0], w[k-1])
 	}
 }
 

@@ -18,66 +18,109 @@ import (
 // of the members' predictions closest to the truth: the mix minimising
 // the squared error summed over the coordinates where mask is true. preds
 // holds one slice per member, each as long as truth and mask (n faces ·
-// 30 coordinates, in pixels). It solves the small quadratic programme on
-// the simplex by projected gradient descent on the members' Gram matrix.
+// 30 coordinates, in pixels).
+//
+// As the weights sum to 1, the mix's error is the same mix of the
+// members' errors, so the squared error is wᵀGw with G the Gram matrix of
+// the errors (not of the predictions: those share a common part tens of
+// pixels large, beside which the members' differences are too small for
+// gradient descent to resolve). Weights minimises wᵀGw on the simplex by
+// projected gradient descent with Nesterov's momentum and step 1/(2λ),
+// λ G's largest eigenvalue.
 func Weights(preds [][]float32, truth []float32, mask []bool) []float64 {
 	k := len(preds)
-	gram := make([]float64, k*k) // Σ p_i·p_j over the masked coordinates
-	lin := make([]float64, k)    // Σ p_i·y
+	gram := make([]float64, k*k) // Σ e_i·e_j over the masked coordinates, e = p − y
+	errs := make([]float64, k)
 	for c, ok := range mask {
 		if !ok {
 			continue
 		}
 		y := float64(truth[c])
 		for i := range k {
-			pi := float64(preds[i][c])
-			lin[i] += pi * y
+			errs[i] = float64(preds[i][c]) - y
+		}
+		for i := range k {
 			for j := i; j < k; j++ {
-				gram[i*k+j] += pi * float64(preds[j][c])
+				gram[i*k+j] += errs[i] * errs[j]
 			}
 		}
 	}
-	trace := 0.0
 	for i := range k {
 		for j := range i {
 			gram[i*k+j] = gram[j*k+i]
 		}
-		trace += gram[i*k+i]
 	}
 	w := make([]float64, k)
 	for i := range w {
 		w[i] = 1 / float64(k)
 	}
-	if k == 1 || trace == 0 {
+	lambda := largestEigenvalue(gram, k)
+	if k == 1 || !(lambda > 0) {
 		return w
 	}
-	// The objective wᵀGw − 2bᵀw has gradient 2(Gw − b), Lipschitz with
-	// constant 2·λmax(G) ≤ 2·trace(G).
-	step := 1 / (2 * trace)
-	grad := make([]float64, k)
+	step := 1 / (2 * lambda)
+	prev := slices.Clone(w)
+	look := make([]float64, k) // the point the momentum looks ahead to
 	next := make([]float64, k)
-	for range 20000 {
+	for it := range 200000 {
+		beta := float64(it) / float64(it+3)
 		for i := range k {
-			g := -lin[i]
-			for j := range k {
-				g += gram[i*k+j] * w[j]
-			}
-			grad[i] = 2 * g
+			look[i] = w[i] + beta*(w[i]-prev[i])
 		}
 		for i := range k {
-			next[i] = w[i] - step*grad[i]
+			g := 0.0
+			for j := range k {
+				g += gram[i*k+j] * look[j]
+			}
+			next[i] = look[i] - step*2*g
 		}
 		projectSimplex(next)
 		moved := 0.0
 		for i := range k {
 			moved = math.Max(moved, math.Abs(next[i]-w[i]))
 		}
+		copy(prev, w)
 		copy(w, next)
-		if moved < 1e-12 {
+		if moved < 1e-13 {
 			break
 		}
 	}
 	return w
+}
+
+// largestEigenvalue returns the largest eigenvalue of the symmetric
+// positive semi-definite k×k matrix m, by power iteration, rounded up a
+// little so that a gradient step of 1/(2λ) stays stable.
+func largestEigenvalue(m []float64, k int) float64 {
+	v := make([]float64, k)
+	for i := range v {
+		v[i] = 1 / math.Sqrt(float64(k)) * (1 + float64(i)/float64(4*k)) // not orthogonal to the top eigenvector
+	}
+	next := make([]float64, k)
+	lambda := 0.0
+	for range 1000 {
+		norm := 0.0
+		for i := range k {
+			next[i] = 0
+			for j := range k {
+				next[i] += m[i*k+j] * v[j]
+			}
+			norm += next[i] * next[i]
+		}
+		norm = math.Sqrt(norm)
+		if norm == 0 {
+			return 0
+		}
+		for i := range k {
+			v[i] = next[i] / norm
+		}
+		if math.Abs(norm-lambda) <= 1e-12*norm {
+			lambda = norm
+			break
+		}
+		lambda = norm
+	}
+	return lambda * 1.01
 }
 
 // projectSimplex replaces v by its Euclidean projection on the simplex
