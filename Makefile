@@ -11,7 +11,7 @@
 # bin/libtorch.env, which every go command below sources.
 #
 # Targets: deps, deps-bench, build, test, bench, fuzz, check-libtorch2, gpu-check,
-# clean, train, compare, submission, kaggle-download, kaggle-submit.
+# clean, train, compare, submission, best, kaggle-download, kaggle-submit.
 
 GO ?= go
 # A LibTorch chosen with LIBTORCH is remembered (bin/libtorch.choice) for
@@ -41,7 +41,7 @@ export LIBTORCH PYTHON
 LT_ENV := bin/libtorch.env
 WITH_LT := set -a && . ./$(LT_ENV) && set +a && { pkg-config --exists opencv4 2>/dev/null || export GOFLAGS="$$GOFLAGS -tags=noopencv"; } &&
 
-.PHONY: all deps deps-bench build test bench fuzz check-libtorch2 gpu-check libtorch clean train compare submission kaggle-download kaggle-submit
+.PHONY: all deps deps-bench build test bench fuzz check-libtorch2 gpu-check libtorch clean train compare submission best kaggle-download kaggle-submit
 
 all: build
 
@@ -179,6 +179,13 @@ submission: build
 	if [ -z "$$test" ] && [ -f $(DATA)/synth/test.csv ]; then test=$(DATA)/synth/test.csv; lookup=$(DATA)/synth/IdLookupTable.csv; fi; \
 	[ -n "$$test" ] || { echo "make submission: no test data in $(DATA)/ (test.csv or test.zip)" >&2; exit 1; }; \
 	bin/fkd submit --model $(OUT)/model.pt --test "$$test" --lookup "$$lookup" --outfile $(OUT)/submission.csv
+
+# best reproduces docs/results/fkd-ytf-best.csv from the fkd-ytf files
+# (BEST_DATA, default ../shared/data/fkd-ytf) into output/best: it trains
+# the ensemble's members two at a time, fits their weights and submits.
+# An interrupted run picks up where it stopped. See docs/results/best.sh.
+best: build
+	bash docs/results/best.sh
 
 # kaggle-download and kaggle-submit use the kaggle command-line tool
 # (pip install kaggle, with an API token in ~/.kaggle/kaggle.json).
