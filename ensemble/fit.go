@@ -198,7 +198,6 @@ type FitOptions struct {
 type Fitted struct {
 	File       File      // the ensemble, weights fitted, member paths as given
 	Faces      int       // hold-out faces scored
-	Outliers   int       // hold-out faces left out as mislabelled
 	MemberRMSE []float64 // each member alone, pixels
 	EqualRMSE  float64   // the members with equal weights
 	FittedRMSE float64   // the fitted weights, on the faces they were fitted on
@@ -252,7 +251,7 @@ func Fit(paths []string, set *dataset.Set, o FitOptions) (Fitted, error) {
 		}
 		preds = append(preds, p)
 	}
-	f := Fitted{Faces: hold.Len(), Outliers: outliers}
+	f := Fitted{Faces: hold.Len()}
 	for i := range preds {
 		f.MemberRMSE = append(f.MemberRMSE, RMSE(preds[i:i+1], []float64{1}, hold.Coords, hold.Mask))
 	}

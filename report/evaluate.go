@@ -83,14 +83,17 @@ func (f Faces) Pick(set *dataset.Set, meta models.Meta) (*dataset.Set, string, e
 			holdout, seed, trainedWithout = h, s, d
 		}
 	}
+	drop := trainedWithout || f.DropOutliers
 	var idx []int
-	var what string
+	what := "all faces (including any the model was trained on)"
 	if holdout == 0 {
+		if !drop {
+			return set, what, nil
+		}
 		idx = make([]int, set.Len())
 		for i := range idx {
 			idx[i] = i
 		}
-		what = "all faces (including any the model was trained on)"
 	} else {
 		_, idx = dataset.Split(set, holdout, seed)
 		if len(idx) == 0 {
@@ -98,22 +101,18 @@ func (f Faces) Pick(set *dataset.Set, meta models.Meta) (*dataset.Set, string, e
 		}
 		what = fmt.Sprintf("the hold-out part (fraction %v, seed %d)", holdout, seed)
 	}
-	if !trainedWithout && !f.DropOutliers {
-		if holdout == 0 {
-			return set, what, nil
+	if drop {
+		n := len(idx)
+		idx = train.WithoutOutliers(set, idx)
+		what += fmt.Sprintf(" less its %d outliers", n-len(idx))
+		if trainedWithout {
+			what += ", as the model was trained (--drop-outliers)"
+		} else {
+			what += " (--drop-outliers)"
 		}
-		return set.Subset(idx), what, nil
-	}
-	n := len(idx)
-	idx = train.WithoutOutliers(set, idx)
-	what += fmt.Sprintf(" less its %d outliers", n-len(idx))
-	if trainedWithout {
-		what += ", as the model was trained (--drop-outliers)"
-	} else {
-		what += " (--drop-outliers)"
-	}
-	if len(idx) == 0 {
-		return nil, "", fmt.Errorf("every face to score is an outlier")
+		if len(idx) == 0 {
+			return nil, "", fmt.Errorf("every face to score is an outlier")
+		}
 	}
 	return set.Subset(idx), what, nil
 }

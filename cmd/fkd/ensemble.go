@@ -69,8 +69,8 @@ func runEnsemble(fs *pflag.FlagSet, args []string) error {
 		return err
 	}
 	less := ""
-	if fitted.Outliers > 0 {
-		less = fmt.Sprintf(" (less %d found mislabelled)", fitted.Outliers)
+	if n := fitted.File.HoldoutOutliersLeftOut; n > 0 {
+		less = fmt.Sprintf(" (less %d found mislabelled)", n)
 	}
 	fmt.Printf("%d hold-out faces%s, test-time augmentation %s\n\n", fitted.Faces, less, t)
 	if err := fitted.WriteTable(os.Stdout); err != nil {

@@ -1,7 +1,7 @@
 #!/bin/bash
 # best.sh reproduces docs/results/fkd-ytf-best.csv ("make best"): it trains
 # the ensemble's members, two at a time with one LibTorch thread each (as
-# the figures in README.md were made), fits their weights on the shared
+# the figures in docs/results/README.md were made), fits their weights on the shared
 # hold-out faces and writes the submission.
 #
 # A member whose model is already complete is kept, and one whose run was
@@ -74,7 +74,8 @@ export out train test lookup fkd threads
 start=$SECONDS
 printf '%s\n' "${members[@]}" | xargs -P "$jobs" -L 1 bash -c 'train_member "$@"' _
 
-models=$(printf "$out/%s/model.pt," $(printf '%s\n' "${members[@]}" | cut -d' ' -f1))
+models=""
+for m in "${members[@]}"; do models+="$out/${m%% *}/model.pt,"; done
 # The weights are fitted without the one hold-out face whose labels are
 # wrong (fkd data check flags it): it holds a quarter of the squared error.
 "$fkd" ensemble --data "$train" --tta flip+shift --drop-outliers --threads "$(nproc)" \
