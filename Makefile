@@ -10,8 +10,8 @@
 # with its CUDA libraries forced in when it has them) and writes them to
 # bin/libtorch.env, which every go command below sources.
 #
-# Targets: deps, deps-bench, build, test, bench, fuzz, check-libtorch2, gpu-check,
-# clean, train, compare, submission, best, kaggle-download, kaggle-submit.
+# Targets: deps, deps-bench, deps-onnx, deps-browser, build, test, bench, fuzz, check-libtorch2, gpu-check,
+# check-slurm, clean, train, compare, submission, best, kaggle-download, kaggle-submit.
 
 GO ?= go
 # A LibTorch chosen with LIBTORCH is remembered (bin/libtorch.choice) for
@@ -29,19 +29,35 @@ TEST_FLAGS ?=
 # Debian packages: what build and test need, and what the benchmarks add.
 # OpenCV (face detection, videos) comes through gocv; a build without it
 # (no opencv4 in pkg-config) gets the tag noopencv, whose fkd says what to
-# install when a command needs it.
-DEPS_PKGS := g++ libtorch-dev libopenblas0-pthread libopencv-dev opencv-data
-DEPS_PKGS_LIBTORCH_SET := g++ libopencv-dev opencv-data
+# install when a command needs it. dlib (the default face detector, HOG)
+# comes through cgo from libdlib-dev; a build without it (no dlib-1 in
+# pkg-config) gets the tag nodlib, whose fkd falls back to the cascade
+# with a warning.
+DEPS_PKGS := g++ libtorch-dev libopenblas0-pthread libopencv-dev opencv-data libdlib-dev libdlib-data
+DEPS_PKGS_LIBTORCH_SET := g++ libopencv-dev opencv-data libdlib-dev libdlib-data
 DEPS_BENCH_PKGS := python3-torch python3-pandas
+# What the ONNX checks add (package onnx, python/): Node for ONNX Runtime
+# (onnxruntime-node, installed by npm into onnx/ort/node_modules), ONNX's
+# checker and PyTorch for the loader python/fkd_torch.py. Debian's npm
+# only where no npm is on PATH (NodeSource's nodejs bundles its own and
+# conflicts with Debian's).
+DEPS_ONNX_PKGS := nodejs python3-onnx python3-torch $(if $(shell command -v npm 2>/dev/null),,npm)
+ORT_NODE := onnx/ort/node_modules/onnxruntime-node/package.json
+# What the browser tests of serve's page add (serve/browser_test.go, run
+# by chromedp; they skip without it).
+DEPS_BROWSER_PKGS := chromium
 
 export LIBTORCH PYTHON
 
 # WITH_LT runs the rest of a recipe line with the cgo flags of the LibTorch
 # that "make libtorch" found.
 LT_ENV := bin/libtorch.env
-WITH_LT := set -a && . ./$(LT_ENV) && set +a && { pkg-config --exists opencv4 2>/dev/null || export GOFLAGS="$$GOFLAGS -tags=noopencv"; } &&
+WITH_LT := set -a && . ./$(LT_ENV) && set +a && fkd_tags= && \
+	{ pkg-config --exists opencv4 2>/dev/null || fkd_tags=noopencv; } && \
+	{ pkg-config --exists dlib-1 2>/dev/null || fkd_tags="$${fkd_tags:+$$fkd_tags,}nodlib"; } && \
+	{ [ -z "$$fkd_tags" ] || export GOFLAGS="$$GOFLAGS -tags=$$fkd_tags"; } &&
 
-.PHONY: all deps deps-bench build test bench fuzz check-libtorch2 gpu-check libtorch clean train compare submission best kaggle-download kaggle-submit
+.PHONY: all deps deps-bench deps-onnx deps-browser build test bench fuzz check-libtorch2 gpu-check check-slurm libtorch clean train compare submission best kaggle-download kaggle-submit
 
 all: build
 
@@ -52,6 +68,20 @@ deps:
 
 deps-bench: deps
 	@$(call install_missing,$(DEPS_BENCH_PKGS))
+
+# deps-onnx adds what the ONNX and PyTorch checks of make test need, so
+# that they run rather than skip: Debian's packages, then ONNX Runtime for
+# Node (its CPU library ships in the npm package; --ignore-scripts skips
+# the download of GPU files).
+deps-onnx: deps
+	@$(call install_missing,$(DEPS_ONNX_PKGS))
+	@[ -f $(ORT_NODE) ] || npm install --ignore-scripts --no-package-lock --no-audit --no-fund --prefix onnx/ort
+	@echo "deps-onnx: onnxruntime-node in onnx/ort/node_modules"
+
+# deps-browser adds Chromium, so that make test opens fkd serve's page in
+# a headless browser rather than skipping that test.
+deps-browser: deps
+	@$(call install_missing,$(DEPS_BROWSER_PKGS))
 
 # install_missing lists the packages of $(1) that dpkg does not have, and
 # installs them after one apt-get update. Without root or sudo, or when apt
@@ -114,19 +144,29 @@ fuzz: libtorch
 
 # gpu-check builds fkd against the PyTorch that python3 imports and checks
 # it on the GPU: CUDA tests, training speed in fp32/bf16/fp16 beside
-# PyTorch, one table (bench/gpu/run.sh). GPU_CHECK_DEVICE=cpu runs the same
-# on the CPU with small sizes.
+# PyTorch, one table (bench/gpu/run.sh); it fails when no CUDA device is
+# seen. GPU_CHECK_DEVICE=cpu runs the same on the CPU with small sizes.
+# With OUT=DIR in the environment the table and every log stay in DIR.
+# bench/gpu/test.sh tests the script (CI runs it); bench/gpu/README.md has
+# the one command for a lent GPU machine.
 gpu-check:
 	bash bench/gpu/run.sh
 
 # check-libtorch2 builds fkd and runs the whole test suite against Debian
 # trixie's LibTorch 2.6 in a Debian root (mmdebstrap, kept in
-# /var/cache/fkd and reused), and compiles torch/shim.cpp against the
+# /var/cache/fkd and reused), and compiles the shim (torch/*.cpp) against the
 # newest libtorch-dev Debian has (sid), headers only. It needs root. See
 # third_party/check-libtorch2.sh.
 check-libtorch2:
 	@$(call install_missing,mmdebstrap git)
 	GO=$(GO) bash third_party/check-libtorch2.sh
+
+# check-slurm runs cloud/compare-slurm.sh on a one-node Slurm it starts on
+# this machine (installing Debian's slurmctld, slurmd, slurm-client and
+# munge where missing): two shards, one cancelled while it trains and
+# resubmitted, which resumes it. It needs root. See cloud/check-slurm.sh.
+check-slurm: build
+	bash cloud/check-slurm.sh
 
 # ---- The main job: train on data/, write the model, its history and a
 # submission to output/. With no Kaggle files in data/, it trains on a
@@ -161,7 +201,7 @@ train: deps build
 	@set -e; mkdir -p $(OUT); \
 	$(call find_data,train); \
 	bin/fkd train --train "$$train" --test "$$test" --lookup "$$lookup" \
-		--model $(MODEL) --out $(OUT)/model.pt --outfile $(OUT)/submission.csv $(TRAIN_FLAGS)
+		--arch $(MODEL) --out $(OUT)/model.pt --submission $(OUT)/submission.csv $(TRAIN_FLAGS)
 
 # compare trains the model zoo on one split and seed (reusing finished
 # runs) and writes a report with charts to output/report.
@@ -170,7 +210,7 @@ COMPARE_FLAGS ?= --epochs 60 --augment default
 
 compare: deps build
 	@set -e; $(call find_data,compare); \
-	bin/fkd compare --models $(COMPARE_MODELS) --train "$$train" --out $(OUT)/report $(COMPARE_FLAGS)
+	bin/fkd compare --archs $(COMPARE_MODELS) --train "$$train" --out $(OUT)/report $(COMPARE_FLAGS)
 
 # submission writes output/submission.csv from the last model.
 submission: build
@@ -178,7 +218,7 @@ submission: build
 	test="$(TEST_DATA)"; lookup="$(LOOKUP)"; \
 	if [ -z "$$test" ] && [ -f $(DATA)/synth/test.csv ]; then test=$(DATA)/synth/test.csv; lookup=$(DATA)/synth/IdLookupTable.csv; fi; \
 	[ -n "$$test" ] || { echo "make submission: no test data in $(DATA)/ (test.csv or test.zip)" >&2; exit 1; }; \
-	bin/fkd submit --model $(OUT)/model.pt --test "$$test" --lookup "$$lookup" --outfile $(OUT)/submission.csv
+	bin/fkd submit --model $(OUT)/model.pt --test "$$test" --lookup "$$lookup" --out $(OUT)/submission.csv
 
 # best reproduces docs/results/fkd-ytf-best.csv from the fkd-ytf files
 # (BEST_DATA, default ../shared/data/fkd-ytf) into output/best: it trains

@@ -2,7 +2,9 @@ package compare
 
 import (
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/fkd-project/fkd/report"
 	"github.com/fkd-project/fkd/train"
@@ -21,6 +23,28 @@ func TestSplitModelSpecs(t *testing.T) {
 		got, err := SplitSpecs(tt.list)
 		if err != nil || !slices.Equal(got, tt.want) {
 			t.Errorf("SplitSpecs(%q) = %q, %v; want %q", tt.list, got, err, tt.want)
+		}
+	}
+}
+
+func TestSplitSpecsRefusesBadSpecs(t *testing.T) {
+	tests := []struct {
+		list, wantErr string
+	}{
+		{"cnn3,tinyresnt", "did you mean tinyresnet?"},
+		{"cnn3,tinyresnet:widht=8", "did you mean width?"},
+		{"fpn:width=0", "want"},
+		{"cnn3,,fpn", "empty model spec"},
+		{"cnn3,cnn3", "given twice"},
+	}
+	for _, tt := range tests {
+		start := time.Now()
+		_, err := SplitSpecs(tt.list)
+		if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+			t.Errorf("SplitSpecs(%q): error %v, want one containing %q", tt.list, err, tt.wantErr)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("SplitSpecs(%q) took %v, want the check under a second", tt.list, d)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -155,8 +156,12 @@ func (c *Comparison) Run(ctx context.Context, env *report.Env) error {
 		}
 	}
 	if c.Shards > 0 {
-		fmt.Fprintf(env.Stdout, "shard %d/%d done: %d of the %d models are in %s; when every shard is done, merge them with: fkd report %s\n",
-			c.Shard, c.Shards, len(mine), len(c.Specs), filepath.Join(c.Out, "runs"), c.Out)
+		are := "are"
+		if len(mine) == 1 {
+			are = "is"
+		}
+		fmt.Fprintf(env.Stdout, "shard %d/%d done: %d of the %d model%s %s in %s; when every shard is done, merge them with: fkd report %s\n",
+			c.Shard, c.Shards, len(mine), len(c.Specs), plural(len(c.Specs)), are, filepath.Join(c.Out, "runs"), c.Out)
 		return nil
 	}
 	dev := c.Config.Device
@@ -202,10 +207,12 @@ func (c *Comparison) trainAll(ctx context.Context, env *report.Env, set *dataset
 		if err := os.MkdirAll(filepath.Dir(cfg.Out), 0o755); err != nil {
 			return fmt.Errorf("compare: %w", err)
 		}
-		opts := train.Options{}
+		var log io.Writer
 		if !env.Terminal {
-			opts.Log = env.Stderr
+			log = env.Stderr
 		}
+		warnings := trainLog(env, log, spec)
+		opts := train.Options{Log: warnings}
 		base := epochsBefore
 		opts.AfterStep = func(s train.StepInfo) {
 			if s.Step == 1 {
@@ -216,6 +223,7 @@ func (c *Comparison) trainAll(ctx context.Context, env *report.Env, set *dataset
 		}
 		modelStart := time.Now()
 		res, err := train.Run(ctx, cfg, set, opts)
+		warnings.Flush()
 		var ie *train.InterruptedError
 		if errors.As(err, &ie) {
 			return fmt.Errorf("%v; run the same fkd compare again to continue", err)

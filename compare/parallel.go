@@ -68,7 +68,7 @@ func (c *Comparison) trainParallel(ctx context.Context, env *report.Env, _ *data
 				if ctx.Err() != nil || failed() {
 					continue
 				}
-				err := c.trainInWorker(ctx, p, i, dev, shares[i], j)
+				err := c.trainInWorker(ctx, env, p, i, dev, shares[i], j)
 				mu.Lock()
 				if err != nil {
 					failures = append(failures, fmt.Sprintf("%s on %s: %v", j.cfg.Model, labels[i], err))
@@ -114,8 +114,9 @@ func plural(n int) string {
 }
 
 // trainInWorker trains job j in a worker process, fkd's own executable,
-// on dev with the given CPU threads, as worker w of the display p.
-func (c *Comparison) trainInWorker(ctx context.Context, p *progress, w int, dev torch.Device, threads int, j job) error {
+// on dev with the given CPU threads, as worker w of the display p; the
+// warnings of its log are kept in env for the report.
+func (c *Comparison) trainInWorker(ctx context.Context, env *report.Env, p *progress, w int, dev torch.Device, threads int, j job) error {
 	cfg := j.cfg
 	cfg.Device, cfg.Threads = dev.String(), threads
 	if err := os.MkdirAll(filepath.Dir(cfg.Out), 0o755); err != nil {
@@ -161,6 +162,7 @@ func (c *Comparison) trainInWorker(ctx context.Context, p *progress, w int, dev 
 			p.step(w, ev)
 		case "log":
 			p.log(w, ev.Line)
+			keepWorkerWarning(env, cfg.Model, ev.Line)
 		case "done":
 			done = &ev
 		}

@@ -26,8 +26,9 @@ import (
 // SplitSpecs splits a comma-separated list of model specs. A part
 // that holds "=" but no ":" is an option of the spec before it, so
 // "fpn:width=48,dropout=0.2,cnn3" is two specs. The specs come back in
-// the canonical form of models.Spec.String; a spec given twice is an
-// error.
+// the canonical form of models.Spec.String; a spec given twice, or one
+// models.Check refuses (a misspelt architecture or option, a bad value),
+// is an error.
 func SplitSpecs(list string) ([]string, error) {
 	var raw []string
 	for _, part := range strings.Split(list, ",") {
@@ -48,6 +49,10 @@ func SplitSpecs(list string) ([]string, error) {
 	for _, r := range raw {
 		spec, err := models.ParseSpec(r)
 		if err != nil {
+			return nil, err
+		}
+		// Every spec is checked in full here, before anything trains.
+		if _, err := models.Check(spec); err != nil {
 			return nil, err
 		}
 		s := spec.String()
@@ -123,6 +128,10 @@ func PlanRun(cfg train.Config, force bool, trainFaces, holdFaces int) (Plan, str
 	h, err := train.ReadHistory(cfg.HistoryPath())
 	switch {
 	case errors.Is(err, os.ErrNotExist):
+		// Stopped in its first epoch, a run has a checkpoint but no history yet.
+		if ck, err := train.ReadCheckpoint(cfg.CheckpointPath()); err == nil && ck.Progress.Stopped == "" && SettingsDiffer(ck.Config, cfg) == "" {
+			return Resume, fmt.Sprintf("the last run stopped in epoch %d, after step %d", ck.Progress.Epoch+1, ck.Progress.Step)
+		}
 		return Train, "no run yet"
 	case err != nil:
 		return Train, err.Error()

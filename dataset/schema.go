@@ -114,12 +114,10 @@ func FlipCoordPerm() [NumCoords]int {
 // columns of an image therefore maps a point's x to 2·ImageCentre - x =
 // 97 - x, and leaves y alone.
 //
-// The files do not say so; the faces do. Nets trained on fkd-ytf with
-// mirror images labelled 96 - x, the mirror of a convention with the
-// image spanning [0, 96], predicted x 0.34 to 0.56 px too small on the
-// hold-out faces, and flip TTA about 48 (96 - x) scored 1.668 px for
-// fpnheat, about 48.5 (97 - x) 1.611 px and about 47.5 (95 - x) 1.795 px:
-// the mirror of x is 97 - x (bench/mirror measures both).
+// The files do not say so; the faces do: nets trained with mirror images
+// labelled 96 - x predicted x too small, and flip TTA scored best about
+// 48.5 (bench/mirror measures both; the figures are in
+// docs/results/README.md, "The mirror axis").
 const (
 	PixelOrigin = 0.5                       // keypoint coordinate of the image's top-left corner
 	ImageCentre = PixelOrigin + ImageSize/2 // 48.5: the image's centre in keypoint coordinates

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"math"
 	"runtime"
 
 	"gocv.io/x/gocv"
@@ -60,8 +61,9 @@ func (c *Cascade) load() (*gocv.CascadeClassifier, error) {
 	return &cc, nil
 }
 
-// Detect scans img, in grey levels, at every scale from the cascade's
-// MinSize up, and returns the faces found, surest first.
+// Detect scans img, in grey levels (shrunk to MaxPixels when bigger), at
+// every scale from the cascade's MinSize up, and returns the faces found,
+// surest first, in img's pixels.
 func (c *Cascade) Detect(img image.Image) ([]Face, error) {
 	b := img.Bounds()
 	if b.Dx() < c.opts.MinSize || b.Dy() < c.opts.MinSize {
@@ -80,8 +82,19 @@ func (c *Cascade) Detect(img image.Image) ([]Face, error) {
 	}
 	defer func() { c.idle <- cc }()
 
-	grey := photo.Grey(img)
-	mat := gocv.NewMatWithSize(b.Dy(), b.Dx(), gocv.MatTypeCV8U)
+	// A photo of more than MaxPixels is scanned shrunk, its boxes mapped
+	// back.
+	var grey *image.Gray
+	sx, sy, minSize := 1.0, 1.0, c.opts.MinSize
+	if int64(b.Dx())*int64(b.Dy()) > int64(c.opts.MaxPixels) {
+		grey = photo.Shrink(img, int64(c.opts.MaxPixels))
+		sx, sy = float64(grey.Rect.Dx())/float64(b.Dx()), float64(grey.Rect.Dy())/float64(b.Dy())
+		minSize = max(1, int(math.Round(float64(minSize)*sx)))
+	} else {
+		grey = photo.Grey(img)
+	}
+	gb := grey.Rect
+	mat := gocv.NewMatWithSize(gb.Dy(), gb.Dx(), gocv.MatTypeCV8U)
 	defer mat.Close()
 	pix, err := mat.DataPtrUint8()
 	if err != nil {
@@ -94,11 +107,17 @@ func (c *Cascade) Detect(img image.Image) ([]Face, error) {
 		gocv.EqualizeHist(mat, &eq)
 		mat, eq = eq, mat
 	}
-	size := image.Pt(c.opts.MinSize, c.opts.MinSize)
+	size := image.Pt(minSize, minSize)
 	raw := cc.DetectMultiScaleWithParams(mat, c.opts.ScaleFactor, 0, 0, size, image.Point{})
 	faces := group(raw, c.opts.MinNeighbors)
 	for i := range faces {
-		faces[i].Box = faces[i].Box.Add(b.Min)
+		r := faces[i].Box
+		if sx != 1 || sy != 1 {
+			r = image.Rect(int(math.Round(float64(r.Min.X)/sx)), int(math.Round(float64(r.Min.Y)/sy)),
+				int(math.Round(float64(r.Max.X)/sx)), int(math.Round(float64(r.Max.Y)/sy)))
+		}
+		faces[i].Box = r.Add(b.Min)
+		faces[i].Score = NeighbourScore(faces[i].Score)
 	}
 	return faces, nil
 }

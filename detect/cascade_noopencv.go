@@ -6,7 +6,7 @@ import "image"
 
 // Cascade is a Detector on an OpenCV cascade classifier; in this build,
 // without OpenCV, NewCascade returns ErrNoOpenCV.
-type Cascade struct{}
+type Cascade struct{ opts CascadeOptions }
 
 // NewCascade returns ErrNoOpenCV: this fkd was built without OpenCV.
 func NewCascade(o CascadeOptions) (*Cascade, error) { return nil, ErrNoOpenCV }

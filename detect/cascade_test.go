@@ -99,10 +99,50 @@ func TestCascadeRealFace(t *testing.T) {
 				return
 			}
 			b := faces[0].Box
-			if !b.Min.Add(b.Max).Div(2).In(region) || b.Dx() < region.Dx()/2 || faces[0].Score < 4 {
+			if !b.Min.Add(b.Max).Div(2).In(region) || b.Dx() < region.Dx()/2 || faces[0].Score < NeighbourScore(4) || faces[0].Score >= 1 {
 				t.Errorf("face %v (score %v), not the face at %v", b, faces[0].Score, region)
 			}
 		})
 	}
 	wg.Wait()
+}
+
+// TestCascadeShrinks finds a real fkd-ytf face enlarged 3 times in a
+// picture of 240,000 pixels, which a cascade with MaxPixels 100,000 scans
+// shrunk: the box comes back in the picture's pixels.
+func TestCascadeShrinks(t *testing.T) {
+	path := filepath.Join("..", "..", "shared", "data", "fkd-ytf", "training.zip")
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("no fkd-ytf data (%v): this test needs ../shared/data/fkd-ytf", err)
+	}
+	set, _, err := dataset.ReadTraining(path, dataset.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newCascade(t) // skips without a cascade
+	c, err := NewCascade(CascadeOptions{MaxPixels: 100_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const s, x0, y0 = 3, 140, 60
+	img := image.NewGray(image.Rect(40, 20, 600, 450))
+	face := set.Image(0)
+	for y := img.Rect.Min.Y; y < img.Rect.Max.Y; y++ {
+		for x := img.Rect.Min.X; x < img.Rect.Max.X; x++ {
+			v := uint8(120 + (x+y)%20)
+			if u, w := (x-x0)/s, (y-y0)/s; x >= x0 && y >= y0 && u < dataset.ImageSize && w < dataset.ImageSize {
+				v = face[w*dataset.ImageSize+u]
+			}
+			img.Pix[img.PixOffset(x, y)] = v
+		}
+	}
+	region := image.Rect(x0, y0, x0+s*dataset.ImageSize, y0+s*dataset.ImageSize)
+	faces, err := c.Detect(img)
+	if err != nil || len(faces) != 1 {
+		t.Fatalf("faces %v, %v; want one", faces, err)
+	}
+	if b := faces[0].Box; !b.Min.Add(b.Max).Div(2).In(region) || b.Dx() < region.Dx()/2 || b.Dx() > region.Dx()*3/2 {
+		t.Errorf("face %v, not the face at %v", b, region)
+	}
 }

@@ -1,11 +1,16 @@
 // Package detect finds faces in images. A Detector takes an image and
-// returns the boxes of the faces in it, each with a score; Cascade is one
-// on OpenCV's cascade classifiers (Haar or LBP, through gocv), Whole and
-// Fixed stand in for one where the faces' places are known.
+// returns the boxes of the faces in it, each with a score; Dlib is one
+// on dlib's HOG frontal face detector (through cgo, Debian's
+// libdlib-dev), the default of New; Cascade one on OpenCV's cascade
+// classifiers (Haar or LBP, through gocv), the fallback; Whole and Fixed
+// stand in for one where the faces' places are known. Each detector's
+// box covers its own part of the face: predict.BoxAnchorOf says which.
 //
-// OpenCV is needed only by Cascade. fkd built with the tag noopencv has
-// no OpenCV at all: NewCascade then returns ErrNoOpenCV, and the rest of
-// the package works.
+// OpenCV is needed only by Cascade, dlib only by Dlib. fkd built with
+// the tag noopencv has no OpenCV: NewCascade then returns ErrNoOpenCV;
+// built with the tag nodlib it has no dlib: NewDlib returns ErrNoDlib,
+// and New("dlib") warns and makes the cascade. The rest of the package
+// works in every build.
 package detect
 
 import (
@@ -14,6 +19,7 @@ import (
 	"errors"
 	"image"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,9 +31,14 @@ type Face struct {
 	// of the face it covers is the detector's own: a Haar cascade's box
 	// runs from the eyebrows to the lip, about.
 	Box image.Rectangle
-	// Score is how sure the detector is, higher for surer: for Cascade
-	// the number of raw detections merged into Box. It is 0 when no
-	// detector looked (Whole, Fixed).
+	// Score is how sure the detector is that Box holds a face, from 0
+	// to 1, higher for surer, 0.5 at the detector's own line between
+	// face and no face: for Dlib MarginScore of the HOG filter's margin
+	// over dlib's threshold (Dlib keeps faces from DlibOptions.MinScore
+	// up), for Cascade NeighbourScore of the number of raw detections
+	// merged into Box. It is not a probability: the two detectors' scores
+	// of one face differ. It is 0 when no detector looked (Whole, and
+	// Fixed unless it says).
 	Score float64
 }
 
@@ -138,6 +149,10 @@ type CascadeOptions struct {
 	// NoEqualize turns off the histogram equalisation of the image
 	// before the scan.
 	NoEqualize bool
+	// MaxPixels is the most pixels scanned: a bigger image is shrunk to
+	// this many first (photo.Shrink), and MinSize with it, so that its
+	// smallest face found is bigger; 0 for 4,000,000, -1 for no limit.
+	MaxPixels int
 }
 
 func (o CascadeOptions) withDefaults() CascadeOptions {
@@ -149,6 +164,12 @@ func (o CascadeOptions) withDefaults() CascadeOptions {
 	}
 	if o.MinSize == 0 {
 		o.MinSize = 24
+	}
+	switch {
+	case o.MaxPixels == 0:
+		o.MaxPixels = 4_000_000
+	case o.MaxPixels < 0:
+		o.MaxPixels = math.MaxInt
 	}
 	return o
 }

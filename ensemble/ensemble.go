@@ -88,8 +88,18 @@ func (f File) check() error {
 			return fmt.Errorf("member %d names no model", i+1)
 		}
 	}
-	_, err := models.NormaliseWeights(f.Weights(), len(f.Members))
+	_, err := normalise(f.Weights(), len(f.Members))
 	return err
+}
+
+// normalise is models.NormaliseWeights on weights scaled first by
+// scaleWeights, so that huge weights do not overflow their sum.
+func normalise(weights []float64, n int) ([]float64, error) {
+	scaled, err := scaleWeights(weights)
+	if err != nil {
+		return nil, err
+	}
+	return models.NormaliseWeights(scaled, n)
 }
 
 // Weights returns the members' weights in order.
@@ -165,11 +175,8 @@ func Load(spec string, dev torch.Device) (m models.Model, meta models.Meta, tta 
 	var weights []float64
 	switch {
 	case strings.Contains(spec, ","):
-		for p := range strings.SplitSeq(spec, ",") {
-			if p = strings.TrimSpace(p); p == "" {
-				return nil, models.Meta{}, "", fmt.Errorf("model list %q has an empty entry", spec)
-			}
-			paths = append(paths, p)
+		if paths, err = SplitList(spec); err != nil {
+			return nil, models.Meta{}, "", err
 		}
 	case IsFile(spec):
 		f, err := Read(spec)
@@ -178,10 +185,18 @@ func Load(spec string, dev torch.Device) (m models.Model, meta models.Meta, tta 
 		}
 		paths, weights, tta = f.Paths(filepath.Dir(spec)), f.Weights(), f.TTA
 	default:
+		if err := CheckMember(spec); err != nil {
+			return nil, models.Meta{}, "", fmt.Errorf("load %w", err)
+		}
 		m, meta, err := models.Load(spec, dev)
 		return m, meta, "", err
 	}
-	w, err := models.NormaliseWeights(weights, len(paths))
+	for _, p := range paths {
+		if err := CheckMember(p); err != nil {
+			return nil, models.Meta{}, "", fmt.Errorf("ensemble %s: member %w", spec, err)
+		}
+	}
+	w, err := normalise(weights, len(paths))
 	if err != nil {
 		return nil, models.Meta{}, "", fmt.Errorf("ensemble %s: %w", spec, err)
 	}

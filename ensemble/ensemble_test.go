@@ -13,6 +13,7 @@ import (
 	"github.com/fkd-project/fkd/dataset"
 	"github.com/fkd-project/fkd/dataset/synth"
 	"github.com/fkd-project/fkd/ensemble"
+	"github.com/fkd-project/fkd/internal/fkdtest"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/torch"
 	"github.com/fkd-project/fkd/train"
@@ -191,6 +192,7 @@ func TestReadRejects(t *testing.T) {
 		{"bad tta", `{"format":"fkd-ensemble/1","tta":"rotate","members":[{"model":"a.pt","weight":1}]}`, "rotate"},
 		{"all zero", `{"format":"fkd-ensemble/1","members":[{"model":"a.pt","weight":0}]}`, "sum to 0"},
 		{"unnamed model", `{"format":"fkd-ensemble/1","members":[{"weight":1}]}`, "names no model"},
+		{"infinite weight", `{"format":"fkd-ensemble/1","members":[{"model":"a.pt","weight":1e309}]}`, "cannot unmarshal"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -210,15 +212,7 @@ func TestReadRejects(t *testing.T) {
 // (fraction, seed) of data fingerprint data, and returns its path.
 func saveModel(t *testing.T, dir, name, spec string, seed uint64, holdout float64, splitSeed int64, data string) string {
 	t.Helper()
-	s, err := models.ParseSpec(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	torch.ManualSeed(seed)
-	m, err := models.New(s, torch.CPU)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := fkdtest.NewModel(t, spec, seed)
 	defer m.Store().Free()
 	m.Store().Eval()
 	meta := models.Meta{Extra: map[string]string{

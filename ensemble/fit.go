@@ -224,6 +224,11 @@ func Fit(paths []string, set *dataset.Set, o FitOptions) (Fitted, error) {
 		hold     *dataset.Set
 		outliers int
 	)
+	for _, path := range paths {
+		if err := CheckMember(path); err != nil {
+			return Fitted{}, fmt.Errorf("ensemble member %w", err)
+		}
+	}
 	for i, path := range paths {
 		m, meta, err := models.Load(path, o.Device)
 		if err != nil {

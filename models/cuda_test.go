@@ -10,7 +10,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/fkd-project/fkd/internal/devtest"
+	"github.com/fkd-project/fkd/internal/fkdtest"
 	"github.com/fkd-project/fkd/torch"
 )
 
@@ -20,7 +20,7 @@ import (
 // parameter's gradient. Dropout is off: its masks come from each device's
 // own generator.
 func TestCUDAModels(t *testing.T) {
-	dev := devtest.Device(t)
+	dev := fkdtest.Device(t)
 	// CUDA's float32 convolutions may run in TF32 (cuDNN's default on
 	// Ampere and newer GPUs), 10 bits of mantissa.
 	tol := 1e-6

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fkd-project/fkd/internal/fkdtest"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/torch"
 	"github.com/fkd-project/fkd/torch/nn"
@@ -17,15 +18,7 @@ import (
 // and its predictions for x.
 func savedModel(t *testing.T, spec string, seed uint64, x *torch.Tensor) (string, []float32) {
 	t.Helper()
-	s, err := models.ParseSpec(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	torch.ManualSeed(seed)
-	m, err := models.New(s, torch.CPU)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := fkdtest.NewModel(t, spec, seed)
 	defer m.Store().Free()
 	torch.NoGrad(func() {
 		for range 2 {

@@ -21,9 +21,8 @@ var fpnArch = arch{
 	build: newFPN,
 }
 
-// fpnHeatArch is fpn with the heatmap head by default. Trained alike (30
-// epochs, --augment default, two seeds) it beat the regression head on
-// the hold-out faces: 1.88 against 2.02 px RMSE, and 1.80 against 1.90.
+// fpnHeatArch is fpn with the heatmap head by default: trained alike, it
+// beat the regression head on the hold-out faces (docs/results/README.md).
 var fpnHeatArch = arch{
 	summary:  "fpn with the heatmap head: a 24x24 (maps=48: 48x48) heatmap per keypoint, decoded by soft-argmax",
 	defaults: withDefault(fpnArch.defaults, "head", "heatmap"),

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/internal/suggest"
 	"github.com/fkd-project/fkd/torch"
 	"github.com/fkd-project/fkd/torch/nn"
 )
@@ -79,13 +80,14 @@ func New(spec Spec, dev torch.Device) (Model, error) {
 func build(spec Spec, p nn.Path, trace *tracer) (nn.Module, Spec, error) {
 	a, ok := registry[spec.Arch]
 	if !ok {
-		return nil, Spec{}, fmt.Errorf("unknown model architecture %q (known: %s)", spec.Arch, archNames())
+		return nil, Spec{}, fmt.Errorf("unknown model architecture %q%s (known: %s)",
+			spec.Arch, suggest.DidYouMean(spec.Arch, sortedKeys(registry)), archNames())
 	}
 	values := maps.Clone(a.defaults)
 	for k, v := range spec.Options {
 		if _, ok := a.defaults[k]; !ok {
-			return nil, Spec{}, fmt.Errorf("%s has no option %q (options: %s)",
-				spec.Arch, k, strings.Join(slices.Sorted(maps.Keys(a.defaults)), ", "))
+			return nil, Spec{}, fmt.Errorf("%s has no option %q%s (options: %s)",
+				spec.Arch, k, suggest.DidYouMean(k, sortedKeys(a.defaults)), strings.Join(sortedKeys(a.defaults), ", "))
 		}
 		values[k] = v
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fkd-project/fkd/internal/fkdtest"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/torch"
 )
@@ -15,17 +16,7 @@ import (
 // ends.
 func newModel(t *testing.T, spec string) models.Model {
 	t.Helper()
-	s, err := models.ParseSpec(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	torch.ManualSeed(1)
-	m, err := models.New(s, torch.CPU)
-	if err != nil {
-		t.Fatalf("New(%s): %v", spec, err)
-	}
-	t.Cleanup(m.Store().Free)
-	return m
+	return fkdtest.NewModel(t, spec, 1)
 }
 
 // faces returns n random faces [n, 1, 96, 96] in [0, 1).
@@ -342,6 +333,9 @@ func TestNewErrors(t *testing.T) {
 		{models.Spec{Arch: "tinyresnet", Options: map[string]string{"dropout": "NaN"}}, "tinyresnet option dropout=NaN: want a probability"},
 		{models.Spec{Arch: "fpn", Options: map[string]string{"head": "cascade"}}, "fpn option head=cascade: want one of heatmap, regression"},
 		{models.Spec{Arch: "fpnheat", Options: map[string]string{"maps": "96"}}, "fpnheat option maps=96: want one of 24, 48"},
+		{models.Spec{Arch: "tinyresnt"}, `unknown model architecture "tinyresnt" (did you mean tinyresnet?)`},
+		{models.Spec{Arch: "fpnhaet"}, `(did you mean fpnheat?)`},
+		{models.Spec{Arch: "tinyresnet", Options: map[string]string{"widht": "8"}}, `tinyresnet has no option "widht" (did you mean width?)`},
 	}
 	for _, tt := range tests {
 		m, err := models.New(tt.spec, torch.CPU)
@@ -350,6 +344,36 @@ func TestNewErrors(t *testing.T) {
 		}
 		if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 			t.Errorf("New(%v): error %v, want one containing %q", tt.spec, err, tt.wantErr)
+		}
+	}
+}
+
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		spec    string
+		want    string // the full spec, or "" when an error containing wantErr is due
+		wantErr string
+	}{
+		{"cnn3", "cnn3:dropout=0.1,width=24", ""},
+		{"tinyresnet:width=8", "tinyresnet:blocks=2,dropout=0.2,width=8", ""},
+		{"tinyresnt", "", "did you mean tinyresnet?"},
+		{"tinyresnet:widht=8", "", "did you mean width?"},
+		{"cnn3:width=3", "", "want 4 to 256"},
+		{"resnet152", "", "known: cnn3, fpn, fpnheat, tinyresnet"},
+	}
+	for _, tt := range tests {
+		spec, err := models.ParseSpec(tt.spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		full, err := models.Check(spec)
+		switch {
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("Check(%s): error %v, want one containing %q", tt.spec, err, tt.wantErr)
+		case tt.wantErr == "" && err != nil:
+			t.Errorf("Check(%s): %v", tt.spec, err)
+		case tt.wantErr == "" && full.String() != tt.want:
+			t.Errorf("Check(%s) = %s, want %s", tt.spec, full, tt.want)
 		}
 	}
 }

@@ -18,6 +18,20 @@ const DefaultBatch = 128
 // the mode as it found it. It panics if len(images) is not a multiple of
 // 9216.
 func Predict(m Model, images []uint8, batch int, dev torch.Device) []float32 {
+	out := make([]float32, 0, len(images)/dataset.PixelCount*dataset.NumCoords)
+	forBatches(m, images, batch, dev, func(x *torch.Tensor, n int) {
+		out = append(out, m.Forward(x).MulScalar(CoordScale).AddScalar(CoordCentre).Float32s()...)
+	})
+	return out
+}
+
+// forBatches calls f with each batch of at most batch faces of images
+// (DefaultBatch when batch <= 0) as a float32 tensor [n, 1, 96, 96] on
+// dev, scaled to [0, 1], with m's store in evaluation mode, without
+// recording gradients and inside a torch.Scope that frees what f makes.
+// It leaves the mode as it found it, and panics if len(images) is not a
+// multiple of 9216.
+func forBatches(m Model, images []uint8, batch int, dev torch.Device, f func(x *torch.Tensor, n int)) {
 	if len(images)%dataset.PixelCount != 0 {
 		panic(&torch.Error{Op: "predict", Msg: fmt.Sprintf("%d pixels is not a whole number of %d-pixel faces",
 			len(images), dataset.PixelCount)})
@@ -26,7 +40,6 @@ func Predict(m Model, images []uint8, batch int, dev torch.Device) []float32 {
 		batch = DefaultBatch
 	}
 	n := len(images) / dataset.PixelCount
-	out := make([]float32, 0, n*dataset.NumCoords)
 	store := m.Store()
 	wasTraining := store.Training()
 	store.Eval()
@@ -38,12 +51,10 @@ func Predict(m Model, images []uint8, batch int, dev torch.Device) []float32 {
 				pixels := images[start*dataset.PixelCount : end*dataset.PixelCount]
 				x := torch.FromUint8(pixels, int64(end-start), 1, dataset.ImageSize, dataset.ImageSize).
 					ToDevice(dev).ToDType(torch.Float32).DivScalar(255)
-				y := m.Forward(x).MulScalar(CoordScale).AddScalar(CoordCentre)
-				out = append(out, y.Float32s()...)
+				f(x, end-start)
 			})
 		}
 	})
-	return out
 }
 
 // The normalisation of the outputs: a coordinate c in pixels is

@@ -91,39 +91,3 @@ func drawCross(img *image.RGBA, r image.Rectangle, x, y, arm int, c color.RGBA) 
 		}
 	}
 }
-
-// overlayBox is the colour of the face's box on an overlay.
-var overlayBox = color.RGBA{80, 255, 80, 255}
-
-// Overlay returns the photo img with the face's box outlined and each
-// keypoint marked by a cross in its side's colour, sized to the box. xy
-// holds the x and y of each keypoint in the photo's continuous pixel
-// coordinates (pixel column c spans [c, c+1)), as photo.Face.KeypointsToPhoto
-// returns them.
-func Overlay(img image.Image, box image.Rectangle, xy [dataset.NumCoords]float64) *image.RGBA {
-	b := img.Bounds()
-	out := image.NewRGBA(b)
-	draw.Draw(out, b, img, b.Min, draw.Src)
-	side := min(box.Dx(), box.Dy())
-	thick := max(1, side/192) // lines of about half a face pixel
-	arm := max(2, side/48)    // about two face pixels
-	if box != b {
-		for _, r := range []image.Rectangle{
-			image.Rect(box.Min.X, box.Min.Y, box.Max.X, box.Min.Y+thick),
-			image.Rect(box.Min.X, box.Max.Y-thick, box.Max.X, box.Max.Y),
-			image.Rect(box.Min.X, box.Min.Y, box.Min.X+thick, box.Max.Y),
-			image.Rect(box.Max.X-thick, box.Min.Y, box.Max.X, box.Max.Y),
-		} {
-			draw.Draw(out, r, image.NewUniform(overlayBox), image.Point{}, draw.Src)
-		}
-	}
-	for k := range dataset.NumKeypoints {
-		// The pixel holding the point: pixel c spans [c, c+1).
-		x, y := int(math.Floor(xy[2*k])), int(math.Floor(xy[2*k+1]))
-		c := image.NewUniform(KeypointColours[k])
-		lo, hi := -thick/2, thick-thick/2
-		draw.Draw(out, image.Rect(x-arm, y+lo, x+arm+1, y+hi), c, image.Point{}, draw.Src)
-		draw.Draw(out, image.Rect(x+lo, y-arm, x+hi, y+arm+1), c, image.Point{}, draw.Src)
-	}
-	return out
-}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/detect"
 )
 
 func TestFramingOf(t *testing.T) {
@@ -61,5 +62,26 @@ func TestBoxAnchor(t *testing.T) {
 	a := b.Anchor(image.Rect(100, 200, 200, 300))
 	if a != (Anchor{X: 150, Y: 260, Length: 50}) {
 		t.Errorf("anchor %+v", a)
+	}
+}
+
+func TestBoxAnchorOf(t *testing.T) {
+	for _, c := range []struct {
+		det  detect.Detector
+		want BoxAnchor
+	}{
+		{&detect.Dlib{}, DlibFrontalFace},
+		{&detect.Cascade{}, HaarFrontalFace},
+		{detect.Fixed{}, HaarFrontalFace},
+	} {
+		if got := BoxAnchorOf(c.det); got != c.want {
+			t.Errorf("%T: %+v, want %+v", c.det, got, c.want)
+		}
+	}
+	// The two detectors' boxes of one face differ: a dlib box is smaller
+	// than a Haar box of the same face, and its anchor sits higher in it
+	// (the box reaches the chin, the Haar box stops at the lip).
+	if DlibFrontalFace.Length <= HaarFrontalFace.Length || DlibFrontalFace.Y >= HaarFrontalFace.Y {
+		t.Errorf("dlib %+v against Haar %+v", DlibFrontalFace, HaarFrontalFace)
 	}
 }

@@ -117,7 +117,7 @@ func twoFaces() (*image.RGBA, []pasted, detect.Fixed) {
 	img, faces := pasteFaces(set, 520, 400, []image.Point{{20, 60}, {220, 50}}, []int{2, 3})
 	var det detect.Fixed
 	for i, f := range faces {
-		det = append(det, detect.Face{Box: f.haarBox(), Score: float64(10 + i)})
+		det = append(det, detect.Face{Box: f.haarBox(), Score: 0.5 + 0.25*float64(i)})
 	}
 	return img, faces, det
 }

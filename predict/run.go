@@ -4,13 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/png"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/fkd-project/fkd/dataset"
 	"github.com/fkd-project/fkd/detect"
@@ -61,7 +61,10 @@ func skip(path string, err error) *SkipError {
 // lexical order, following no symbolic link to a folder; a file gives
 // itself, a video by its extension and a photo otherwise. A path or a
 // folder entry that cannot be read is returned in skipped, and the rest
-// are expanded.
+// are expanded. A folder's entries are taken only when they are regular
+// files (or links to them): a FIFO, a socket or a device there, which
+// could block the reader forever or never end, is named in skipped. A
+// FIFO or a device named itself, such as /dev/stdin, is read.
 func Expand(paths []string) (sources []Source, skipped []error) {
 	for _, p := range paths {
 		fi, err := os.Stat(p)
@@ -87,10 +90,15 @@ func Expand(paths []string) (sources []Source, skipped []error) {
 			if !isVideo && !slices.Contains(PhotoExtensions, ext) {
 				return nil
 			}
-			if fi, err := os.Stat(path); err != nil || fi.IsDir() {
-				if err != nil {
-					skipped = append(skipped, skip(path, err))
-				}
+			fi, err := os.Stat(path)
+			switch {
+			case err != nil:
+				skipped = append(skipped, skip(path, err))
+				return nil
+			case fi.IsDir():
+				return nil
+			case !fi.Mode().IsRegular():
+				skipped = append(skipped, skip(path, notRegular(fi.Mode())))
 				return nil
 			}
 			sources = append(sources, Source{Path: path, Video: isVideo, Found: true})
@@ -98,6 +106,54 @@ func Expand(paths []string) (sources []Source, skipped []error) {
 		})
 	}
 	return sources, skipped
+}
+
+// notRegular is the error of a file found in a folder that is not a
+// regular file.
+func notRegular(mode fs.FileMode) error {
+	kind := "not a regular file"
+	switch {
+	case mode&fs.ModeNamedPipe != 0:
+		kind = "a FIFO"
+	case mode&fs.ModeSocket != 0:
+		kind = "a socket"
+	case mode&fs.ModeDevice != 0:
+		kind = "a device"
+	}
+	return fmt.Errorf("%s, not a regular file: a folder's files are read only when regular (name it to read it)", kind)
+}
+
+// readPhoto reads the photo of s. A photo found in a folder is opened
+// without waiting for a writer, and read only when it is still a regular
+// file: Expand checked it, but it may have been replaced since.
+func (r *Runner) readPhoto(s Source) (image.Image, error) {
+	img, err := r.readPhotoFile(s)
+	var big *photo.TooLargeError
+	if errors.As(err, &big) {
+		need := (int64(big.Width)*int64(big.Height) + 999_999) / 1_000_000
+		err = fmt.Errorf("%w (--max-megapixels %d would allow it)", err, need)
+	}
+	return img, err
+}
+
+func (r *Runner) readPhotoFile(s Source) (image.Image, error) {
+	if !s.Found {
+		return photo.Read(s.Path, r.MaxPixels)
+	}
+	f, err := os.OpenFile(s.Path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmt.Errorf("read photo: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read photo: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, notRegular(fi.Mode())
+	}
+	img, _, err := photo.Decode(f, s.Path, r.MaxPixels)
+	return img, err
 }
 
 // Runner finds the faces, and their keypoints, in photos and in the
@@ -119,8 +175,20 @@ type Runner struct {
 	// Overlays names the overlays of photos and the annotated copies of
 	// videos; none when its PhotoSuffix is "".
 	Overlays Overlays
+	// Labels draws each face's score and its keypoints' confidences on
+	// the overlays (plots.OverlayOptions).
+	Labels bool
 	// Log gets warnings and the files written, a line each.
 	Log io.Writer
+	// Output, when not nil, gets each record as soon as its batch is
+	// done, in the order of the sources and frames, and Run returns
+	// none.
+	Output Writer
+	// Stream runs each photo or frame through the model as soon as its
+	// faces are found, so that its record reaches Output before the next
+	// one is read: a long video or folder shows its results as it goes,
+	// at the cost of smaller batches.
+	Stream bool
 	// BatchFaces and BatchBytes bound a batch: the faces given to the
 	// model at once (default 256) and the bytes of the images held for
 	// them, about (default 256 MiB).
@@ -139,11 +207,15 @@ type Summary struct {
 	Skipped []error
 }
 
-// Run finds the faces in the sources and returns a record of each, in
-// the order of the sources and frames. A source that cannot be read, and
-// the rest of a video after a frame that cannot be decoded, are skipped
-// and named in the summary; an error is returned only for what stops
-// the whole run: the model failing, or an output that cannot be written.
+// Run finds the faces in the sources and returns the records of every
+// photo and frame read, with or without faces, and of every source
+// skipped, in the order of the sources and frames (or gives them to
+// r.Output). A source that cannot be read, and the rest of a video after
+// a frame that cannot be decoded or where the file is cut short
+// (video.TruncatedError), are skipped, named in the summary and given a
+// record with the error; an error is returned only for what stops the
+// whole run: the model failing, or an output that cannot be written.
+// A photo named is skipped for the same reasons as one found in a folder.
 func (r *Runner) Run(sources []Source) ([]Record, Summary, error) {
 	b := &batch{r: r, warned: map[string]bool{}}
 	for _, s := range sources {
@@ -153,22 +225,24 @@ func (r *Runner) Run(sources []Source) ([]Record, Summary, error) {
 			}
 			continue
 		}
-		img, err := photo.Read(s.Path, r.MaxPixels)
+		img, err := r.readPhoto(s)
 		if err != nil {
-			b.skip(skip(s.Path, err))
+			if err := b.skip(s, -1, skip(s.Path, err)); err != nil {
+				return nil, b.sum, err
+			}
 			continue
 		}
 		b.sum.Photos++
 		faces, exact, err := r.faces(s.Path, img)
 		if err != nil {
-			b.skip(err)
+			if err := b.skip(s, -1, err); err != nil {
+				return nil, b.sum, err
+			}
 			continue
 		}
 		b.add(item{src: s, frame: -1, img: img, faces: faces, exact: exact})
-		if b.full() {
-			if err := b.flush(); err != nil {
-				return nil, b.sum, err
-			}
+		if err := b.flushIfFull(); err != nil {
+			return nil, b.sum, err
 		}
 	}
 	if err := b.flush(); err != nil {
@@ -201,8 +275,7 @@ func (r *Runner) faces(name string, img image.Image) ([]detect.Face, bool, error
 func (r *Runner) video(s Source, b *batch) error {
 	v, err := video.Open(s.Path)
 	if err != nil {
-		b.skip(skip(s.Path, err))
-		return nil
+		return b.skip(s, -1, skip(s.Path, err))
 	}
 	defer v.Close()
 	b.sum.Videos++
@@ -218,22 +291,26 @@ func (r *Runner) video(s Source, b *batch) error {
 			break
 		}
 		if err != nil {
-			b.skip(skip(s.Path, err))
+			if err := b.skip(s, -1, skip(s.Path, err)); err != nil {
+				out.abort()
+				return err
+			}
 			break
 		}
 		b.sum.Frames++
 		faces, exact, err := r.faces(fmt.Sprintf("%s frame %d", s.Path, frame), img)
 		if err != nil {
-			b.skip(err)
+			if err := b.skip(s, frame, err); err != nil {
+				out.abort()
+				return err
+			}
 			break
 		}
 		found = found || len(faces) > 0
 		b.add(item{src: s, frame: frame, img: img, faces: faces, exact: exact, video: out})
-		if b.full() {
-			if err := b.flush(); err != nil {
-				out.abort()
-				return err
-			}
+		if err := b.flushIfFull(); err != nil {
+			out.abort()
+			return err
 		}
 		v.Skip(every - 1)
 	}
@@ -282,7 +359,9 @@ func (o *videoOut) abort() {
 	}
 }
 
-// item is a photo or a frame waiting in a batch.
+// item is a photo or a frame waiting in a batch, or a source skipped
+// (err), which waits for the items before it to keep the records in
+// order.
 type item struct {
 	src   Source
 	frame int // -1 for a photo
@@ -290,6 +369,7 @@ type item struct {
 	faces []detect.Face
 	exact bool
 	video *videoOut // for a frame
+	err   error     // why it was skipped
 }
 
 // batch gathers photos and frames until their faces are worth a run of
@@ -307,11 +387,14 @@ type batch struct {
 func (b *batch) add(it item) {
 	b.items = append(b.items, it)
 	b.faces += len(it.faces)
-	r := it.img.Bounds()
-	b.bytes += 4 * int64(r.Dx()) * int64(r.Dy())
+	if it.img != nil {
+		r := it.img.Bounds()
+		b.bytes += 4 * int64(r.Dx()) * int64(r.Dy())
+	}
 }
 
-func (b *batch) full() bool {
+// flushIfFull runs the batch when it is full, or at once with Stream.
+func (b *batch) flushIfFull() error {
 	maxFaces, maxBytes := b.r.BatchFaces, b.r.BatchBytes
 	if maxFaces <= 0 {
 		maxFaces = 256
@@ -319,12 +402,31 @@ func (b *batch) full() bool {
 	if maxBytes <= 0 {
 		maxBytes = 256 << 20
 	}
-	return b.faces >= maxFaces || b.bytes >= maxBytes
+	if b.r.Stream || b.faces >= maxFaces || b.bytes >= maxBytes {
+		return b.flush()
+	}
+	return nil
 }
 
-func (b *batch) skip(err error) {
+// skip names a source, or a frame of a video (frame >= 0), that was
+// skipped, and gives it its record.
+func (b *batch) skip(s Source, frame int, err error) error {
 	b.sum.Skipped = append(b.sum.Skipped, err)
 	fmt.Fprintf(b.r.Log, "warning: skipped %v\n", err)
+	b.add(item{src: s, frame: frame, err: err})
+	if b.r.Stream {
+		return b.flush()
+	}
+	return nil
+}
+
+// emit gives a record to the runner's Output, or keeps it.
+func (b *batch) emit(r Record) error {
+	if b.r.Output == nil {
+		b.records = append(b.records, r)
+		return nil
+	}
+	return b.r.Output.Write(r)
 }
 
 // flush runs the pipeline on the faces gathered, makes their records and
@@ -336,33 +438,58 @@ func (b *batch) flush() error {
 			targets = append(targets, Target{Image: it.img, Box: f.Box, Exact: it.exact})
 		}
 	}
-	results, err := b.r.Pipeline.Run(targets)
-	if err != nil {
-		return err
+	var results []Result
+	var conf [][]float32
+	if len(targets) > 0 {
+		var err error
+		if results, err = b.r.Pipeline.Run(targets); err != nil {
+			return err
+		}
+		if conf, err = b.r.Pipeline.Confidences(targets, results); err != nil {
+			return err
+		}
 	}
 	next := 0
 	for _, it := range b.items {
+		rec := Record{Source: it.src.Path}
 		name := it.src.Path
-		var frame *int
 		if it.frame >= 0 {
 			name = fmt.Sprintf("%s frame %d", it.src.Path, it.frame)
-			frame = &it.frame
+			rec.Frame = &it.frame
+		}
+		if it.err != nil {
+			rec.Error = skipReason(it.err, it.src.Path)
+			if err := b.emit(rec); err != nil {
+				return fmt.Errorf("write the records: %w", err)
+			}
+			continue
 		}
 		bounds := it.img.Bounds()
-		marked := it.img
+		rec.Width, rec.Height = bounds.Dx(), bounds.Dy()
+		rec.Faces = make([]Face, 0, len(it.faces))
+		marks := make([]plots.OverlayFace, 0, len(it.faces))
 		for _, d := range it.faces {
 			res := results[next]
+			face := NewFace(d, res)
+			if conf != nil {
+				face.SetConfidence(conf[next])
+			}
 			next++
 			b.sum.Faces++
-			b.records = append(b.records, Record{Source: it.src.Path, Frame: frame, Width: bounds.Dx(), Height: bounds.Dy(), Face: NewFace(d, res)})
+			rec.Faces = append(rec.Faces, face)
+			marks = append(marks, plots.OverlayFace{Box: d.Box, Crop: res.Crop, Keypoints: res.Keypoints, Score: d.Score, Confidence: face.Confidences()})
 			if w, h := res.Crop.Dx(), res.Crop.Dy(); (w < photo.MinFaceSide || h < photo.MinFaceSide) && !b.warned[it.src.Path] {
 				b.warned[it.src.Path] = true
 				fmt.Fprintf(b.r.Log, "warning: %s: the face is %dx%d pixels, under %dx%d: enlarged to %dx%d it shows little, and its keypoints are rough\n",
 					name, w, h, photo.MinFaceSide, photo.MinFaceSide, dataset.ImageSize, dataset.ImageSize)
 			}
-			if b.r.Overlays.PhotoSuffix != "" {
-				marked = plots.Overlay(marked, d.Box, res.Keypoints)
-			}
+		}
+		if err := b.emit(rec); err != nil {
+			return fmt.Errorf("write the records: %w", err)
+		}
+		marked := it.img
+		if b.r.Overlays.PhotoSuffix != "" && (len(marks) > 0 || it.frame >= 0) { // every frame keeps the legend
+			marked = plots.Overlay(it.img, marks, plots.OverlayOptions{Labels: b.r.Labels})
 		}
 		if it.frame >= 0 {
 			if err := it.video.write(marked); err != nil {
@@ -377,10 +504,11 @@ func (b *batch) flush() error {
 		}
 		if b.r.Overlays.PhotoSuffix != "" {
 			path := b.r.Overlays.Path(it.src)
-			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			format, err := photo.FormatOf(path)
+			if err != nil {
 				return fmt.Errorf("write overlays: %w", err)
 			}
-			if err := atomicfile.Write(path, func(w io.Writer) error { return png.Encode(w, marked) }); err != nil {
+			if err := atomicfile.Write(path, func(w io.Writer) error { return photo.Encode(w, marked, format) }); err != nil {
 				return err
 			}
 			fmt.Fprintf(b.r.Log, "wrote %s\n", path)
@@ -389,4 +517,18 @@ func (b *batch) flush() error {
 	clear(b.items) // let the images go
 	b.items, b.faces, b.bytes = b.items[:0], 0, 0
 	return nil
+}
+
+// skipReason is the error of a skipped source for its record, without
+// the source's path, which the record holds.
+func skipReason(err error, path string) string {
+	var se *SkipError
+	if errors.As(err, &se) && (se.Path == path || strings.HasPrefix(se.Path, path+" frame ")) {
+		err = se.Err
+	}
+	msg := err.Error()
+	for _, prefix := range []string{path + ": ", "read photo " + path + ": ", "read video " + path + ": "} {
+		msg = strings.TrimPrefix(msg, prefix)
+	}
+	return msg
 }

@@ -60,17 +60,21 @@ func TestRunnerTwoFaces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(records) != 2 || sum.Photos != 1 || sum.Faces != 2 || len(sum.Skipped)+len(sum.NoFace) != 0 {
+	if len(records) != 1 || len(records[0].Faces) != 2 || sum.Photos != 1 || sum.Faces != 2 || len(sum.Skipped)+len(sum.NoFace) != 0 {
 		t.Fatalf("%d records, summary %v", len(records), sum)
 	}
-	for i, rec := range records {
-		if rec.Source != path || rec.Frame != nil || rec.Width != 520 || rec.Height != 400 || rec.Score != float64(10+i) {
-			t.Errorf("record %d: %+v", i, rec)
+	rec := records[0]
+	if rec.Source != path || rec.Frame != nil || rec.Width != 520 || rec.Height != 400 || rec.Status() != StatusFaces {
+		t.Errorf("record %+v", rec)
+	}
+	for i, f := range rec.Faces {
+		if b := det[i].Box; f.Box != [4]int{b.Min.X, b.Min.Y, b.Dx(), b.Dy()} || f.Score != det[i].Score {
+			t.Errorf("face %d: box %v, score %v; want the detector's %v, %v", i, f.Box, f.Score, b, det[i].Score)
 		}
-		if b := det[i].Box; rec.Box != [4]int{b.Min.X, b.Min.Y, b.Dx(), b.Dy()} {
-			t.Errorf("record %d: box %v, want the detector's %v", i, rec.Box, b)
+		if f.Confidences() != nil {
+			t.Errorf("face %d: confidences from a model without heatmaps", i)
 		}
-		checkInside(t, rec.Coords(), faces[i])
+		checkInside(t, f.Coords(), faces[i])
 	}
 	if _, err := os.Stat(filepath.Join(dir, "marked", "two-kp.png")); err != nil {
 		t.Errorf("no overlay: %v (log %q)", err, log.String())
@@ -84,14 +88,17 @@ func TestRunnerTwoFaces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 3 || !slices.Equal(rows[0], CSVHeader()) || len(rows[1]) != 7+dataset.NumCoords {
+	if len(rows) != 3 || !slices.Equal(rows[0], CSVHeader()) || len(rows[1]) != 7+dataset.NumCoords+dataset.NumKeypoints+2 {
 		t.Fatalf("CSV %q", rows)
 	}
-	if rows[0][7] != "left_eye_center_x" || rows[1][0] != path || rows[1][1] != "" || rows[1][6] != "10" {
+	if rows[0][7] != "left_eye_center_x" || rows[1][0] != path || rows[1][1] != "" || rows[1][6] != "0.5" || rows[1][colStatus] != "face" {
 		t.Errorf("CSV row %q", rows[1])
 	}
-	if x, _ := strconv.ParseFloat(rows[2][7], 64); x != records[1].Keypoints[0].X {
-		t.Errorf("CSV left eye x %s, want %v", rows[2][7], records[1].Keypoints[0].X)
+	if x, _ := strconv.ParseFloat(rows[2][7], 64); x != rec.Faces[1].Keypoints[0].X {
+		t.Errorf("CSV left eye x %s, want %v", rows[2][7], rec.Faces[1].Keypoints[0].X)
+	}
+	if conf := rows[1][colConf : colConf+dataset.NumKeypoints]; slices.ContainsFunc(conf, func(c string) bool { return c != "" }) {
+		t.Errorf("CSV confidences %q of a model without heatmaps, want empty", conf)
 	}
 	b.Reset()
 	if err := WriteJSON(&b, records); err != nil {
@@ -101,8 +108,8 @@ func TestRunnerTwoFaces(t *testing.T) {
 	if err := json.Unmarshal(b.Bytes(), &back); err != nil {
 		t.Fatal(err)
 	}
-	if len(back) != 2 || back[1].Keypoints[14].Name != "mouth_center_bottom_lip" || back[1].Box != records[1].Box || back[1].Frame != nil ||
-		strings.Contains(b.String(), `"frame"`) {
+	if len(back) != 1 || len(back[0].Faces) != 2 || back[0].Faces[1].Keypoints[14].Name != "mouth_center_bottom_lip" || back[0].Faces[1].Box != rec.Faces[1].Box ||
+		back[0].Frame != nil || strings.Contains(b.String(), `"frame"`) || !strings.Contains(b.String(), `"confidence": null`) {
 		t.Errorf("JSON %s", b.String())
 	}
 }
@@ -143,6 +150,19 @@ func TestRunnerBadInput(t *testing.T) {
 	}
 	if len(records) != 4 || sum.Photos != 3 || len(sum.Skipped) != 1 || !slices.Equal(sum.NoFace, []string{filepath.Join(dir, "empty.png")}) {
 		t.Errorf("%d records, summary %+v", len(records), sum)
+	}
+	// A record for every source, in order: the bad ones say why.
+	for i, want := range []struct{ name, status, err string }{
+		{"a/b/two.PNG", StatusFaces, ""}, {"a/one.png", StatusFaces, ""},
+		{"broken.jpg", StatusSkipped, "not a PNG or JPEG image"}, {"empty.png", StatusNoFace, ""},
+	} {
+		if i >= len(records) {
+			break
+		}
+		rec := records[i]
+		if rec.Source != filepath.Join(dir, want.name) || rec.Status() != want.status || !strings.Contains(rec.Error, want.err) || (want.err == "") != (rec.Error == "") {
+			t.Errorf("record %d: %s, %s, %q; want %s, %s, %q", i, rec.Source, rec.Status(), rec.Error, want.name, want.status, want.err)
+		}
 	}
 	msg := log.String()
 	for _, want := range []string{"warning: skipped read photo " + filepath.Join(dir, "broken.jpg") + ": not a PNG or JPEG image\n",

@@ -1,7 +1,9 @@
 // Package report reads the runs of fkd train (a model, its history and
 // checkpoint, finished or not), scores them and the baselines on their
 // shared hold-out part, and writes the comparison report: PNG charts,
-// index.html and README.md.
+// index.html and README.md, which show the same table, the ensemble's
+// weights and the warnings said on stderr, and results.json, every
+// figure of the report for scripts (its schema is Results).
 //
 // It also scores one model or one baseline at a time, as fkd evaluate and
 // fkd baseline do (the per-keypoint RMSE table), draws one run's charts
@@ -20,6 +22,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 
 	"github.com/fkd-project/fkd/dataset"
@@ -30,14 +33,28 @@ import (
 	"github.com/fkd-project/fkd/train"
 )
 
-// Env is where a report's progress goes.
+// Env is where a report's progress goes, and what it records of the
+// command that made it.
 type Env struct {
 	Stdout, Stderr io.Writer
 	Terminal       bool // Stderr is a terminal: show progress bars
+	// Command is the command line, program name first, and Version fkd's
+	// release; a report's results.json records both.
+	Command []string
+	Version string
+
+	mu       sync.Mutex
+	warnings []string // kept by Warn and Keep for the next report
 }
 
+// Release is fkd's release and commit, as fkd version prints it; the
+// command line sets it, and NewEnv gives it to each Env.
+var Release string
+
+// NewEnv returns an Env writing to stdout and stderr, for the command
+// line of this process.
 func NewEnv(stdout, stderr io.Writer) *Env {
-	e := &Env{Stdout: stdout, Stderr: stderr}
+	e := &Env{Stdout: stdout, Stderr: stderr, Command: slices.Clone(os.Args), Version: Release}
 	if f, ok := stderr.(*os.File); ok {
 		if info, err := f.Stat(); err == nil {
 			e.Terminal = info.Mode()&os.ModeCharDevice != 0
@@ -68,7 +85,17 @@ type Report struct {
 	Ensemble  *Score
 	Baselines []*Score // mean, then patch search
 	Missing   []string // the runs left out, each with what it lacks
-	hold      *dataset.Set
+	// Warnings are what the report's Warnings section shows: what was
+	// said on stderr as a warning while the runs were trained and
+	// scored (Env.Warn, Env.Keep).
+	Warnings []string
+	// DataID is the fingerprint of the data the runs were trained on, as
+	// their model files record it; "" when none does.
+	DataID string
+	// Command and Version are those of the Env that built the report.
+	Command []string
+	Version string
+	hold    *dataset.Set
 }
 
 // Build evaluates the finished runs on their shared hold-out part of set,
@@ -77,43 +104,23 @@ type Report struct {
 // A run that is unfinished, or one a comparison lists that is missing or
 // incomplete (a shard killed or still at work), is left out with a line
 // on stderr saying what it lacks, and the report names it; the others are
-// reported. Only when none is left is that an error.
+// reported. Only when none is left is that an error; a comparison's
+// report then still names every run and what it lacks.
 func (e *Env) Build(set *dataset.Set, dataName string, runs []Run, dir string, dev torch.Device) error {
-	type found struct {
-		path  string
-		model string
-		h     *train.History
-	}
-	var rs []found
-	var missing []string
-	for _, run := range runs {
-		if run.Listed {
-			if what := Incomplete(run); what != "" {
-				name := run.Spec
-				if run.Shard != "" {
-					name += " (" + run.Shard + ")"
-				}
-				missing = append(missing, fmt.Sprintf("%s in %s: %s", name, run.Path, what))
-				continue
-			}
-		}
-		model, h, err := Finished(run.Path)
-		var ie *IncompleteError
-		if errors.As(err, &ie) {
-			missing = append(missing, ie.msg)
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if len(rs) > 0 && (h.Config.Holdout != rs[0].h.Config.Holdout || h.Config.HoldoutSeed() != rs[0].h.Config.HoldoutSeed()) {
-			return fmt.Errorf("runs %s and %s held out different faces (fraction %v seed %d, fraction %v seed %d): compare runs made with the same --holdout and --seed",
-				rs[0].path, run.Path, rs[0].h.Config.Holdout, rs[0].h.Config.HoldoutSeed(), h.Config.Holdout, h.Config.HoldoutSeed())
-		}
-		rs = append(rs, found{run.Path, model, h})
+	rs, missing, err := finishedRuns(runs)
+	if err != nil {
+		return err
 	}
 	if len(rs) == 0 {
-		return fmt.Errorf("no finished run to report: %s", strings.Join(missing, "; "))
+		err := fmt.Errorf("no finished run to report: %s", strings.Join(missing, "; "))
+		if slices.ContainsFunc(runs, func(r Run) bool { return r.Listed }) {
+			// A comparison's report says so, for whoever looks there.
+			if werr := writeNoneFinished(dir, missing); werr != nil {
+				return errors.Join(err, werr)
+			}
+			fmt.Fprintf(e.Stdout, "wrote %s: index.html and README.md naming the %d unfinished run%s\n", dir, len(missing), plural(len(missing)))
+		}
+		return err
 	}
 	for _, m := range missing {
 		fmt.Fprintf(e.Stderr, "left out of the report: %s\n", m)
@@ -129,35 +136,25 @@ func (e *Env) Build(set *dataset.Set, dataName string, runs []Run, dir string, d
 		hold:    set.Subset(holdIdx),
 		Missing: missing,
 	}
-	paths := make([]string, len(rs))
-	for i, f := range rs {
-		paths[i] = f.path
-	}
-	labels := Labels(paths, func(i int) string { return rs[i].h.Config.Model })
+	names := labels(rs)
 	for i, f := range rs {
 		s, err := e.ScoreRun(f.model, f.h, r, dev)
 		if err != nil {
 			return err
 		}
-		s.Label = labels[i]
+		s.Label = names[i]
+		s.Run = f.path
 		r.Models = append(r.Models, s)
 	}
+	r.DataID = e.dataID(r.Models)
 	r.Ensemble = ensembleScore(r.Models, r.hold)
-	var err error
 	if r.Baselines, err = e.ScoreBaselines(set.Subset(trainIdx), r.hold); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	files, err := r.drawCharts(dir)
+	e.checkScores(r, set, holdIdx)
+	r.Warnings, r.Command, r.Version = e.Warnings(), e.Command, e.Version
+	files, err := r.write(dir)
 	if err != nil {
-		return err
-	}
-	if err := r.writeHTML(filepath.Join(dir, "index.html"), files); err != nil {
-		return err
-	}
-	if err := r.writeMarkdown(filepath.Join(dir, "README.md"), files); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.Stdout, "wrote %s: index.html, README.md and %d charts\n", dir, len(files))
@@ -198,9 +195,9 @@ func (r *Report) best() *Score {
 	})
 }
 
-// drawCharts writes the report's PNGs to dir and returns them in the
-// order the report shows them.
-func (r *Report) drawCharts(dir string) ([]chart, error) {
+// drawCharts writes the report's PNGs to the files that path names and
+// returns them in the order the report shows them.
+func (r *Report) drawCharts(path func(name string) string) ([]chart, error) {
 	var files []chart
 	refs := r.references()
 	var runs []plots.Run
@@ -208,7 +205,7 @@ func (r *Report) drawCharts(dir string) ([]chart, error) {
 		runs = append(runs, PlotRun(m.Label, m.History))
 	}
 	files = append(files, chart{"curves.png", "hold-out curves", "Hold-out RMSE per epoch of each model; rings mark the epochs kept; dashed lines are the baselines."})
-	if err := plots.CompareCurves(filepath.Join(dir, "curves.png"), runs, refs, ChartWidth, ChartHeight); err != nil {
+	if err := plots.CompareCurves(path("curves.png"), runs, refs, ChartWidth, ChartHeight); err != nil {
 		return nil, err
 	}
 	all := slices.Clone(r.Models)
@@ -222,24 +219,24 @@ func (r *Report) drawCharts(dir string) ([]chart, error) {
 		perFace = append(perFace, plots.Series{Name: m.Label, Values: m.FaceErrors})
 	}
 	files = append(files, chart{"keypoints.png", "RMSE per keypoint", "Hold-out RMSE of each keypoint, models and baselines."})
-	if err := plots.PerKeypointBars(filepath.Join(dir, "keypoints.png"), perKeypoint, ChartWidth, ChartHeight); err != nil {
+	if err := plots.PerKeypointBars(path("keypoints.png"), perKeypoint, ChartWidth, ChartHeight); err != nil {
 		return nil, err
 	}
 	files = append(files, chart{"errors.png", "per-face errors", "Spread of the per-face RMSE over the hold-out faces."})
-	if err := plots.ErrorHistogram(filepath.Join(dir, "errors.png"), perFace, ChartWidth, ChartHeight); err != nil {
+	if err := plots.ErrorHistogram(path("errors.png"), perFace, ChartWidth, ChartHeight); err != nil {
 		return nil, err
 	}
 	best := r.best()
 	name := "landmarks.png"
 	files = append(files, chart{name, "landmarks", fmt.Sprintf(
 		"The best model, %s, on its best, median and worst hold-out faces: red crosses are its predictions, green rings the true keypoints.", best.Label)})
-	if err := plots.Landmarks(filepath.Join(dir, name), LandmarkRows(best, r.hold, LandmarkFaces), LandmarksWidth, LandmarksHeight); err != nil {
+	if err := plots.Landmarks(path(name), LandmarkRows(best, r.hold, LandmarkFaces), LandmarksWidth, LandmarksHeight); err != nil {
 		return nil, err
 	}
 	for i, m := range r.Models {
-		name := "curves-" + FileSafe(m.Label) + ".png"
+		name := modelCurves(m.Label)
 		files = append(files, chart{name, "learning curves of " + m.Label, fmt.Sprintf("Learning curves of %s: training RMSE (in training mode) and hold-out RMSE per epoch.", m.Label)})
-		if err := plots.LearningCurves(filepath.Join(dir, name), runs[i], refs, ChartWidth, ChartHeight); err != nil {
+		if err := plots.LearningCurves(path(name), runs[i], refs, ChartWidth, ChartHeight); err != nil {
 			return nil, err
 		}
 	}
@@ -253,33 +250,9 @@ var Columns = []string{
 }
 
 // tableRows returns the report's table, formatted: the models in the
-// order given, then the baselines.
-func (r *Report) tableRows() [][]string {
-	const none = "–"
-	var rows [][]string
-	for _, m := range r.Models {
-		secs := m.TrainSeconds()
-		rows = append(rows, []string{
-			m.Label,
-			FormatCount(float64(m.Params)),
-			formatMACs(m.MACs),
-			strconv.Itoa(len(m.History.Epochs)),
-			strconv.Itoa(m.History.BestEpoch),
-			FormatSeconds(secs),
-			FormatSeconds(secs / float64(len(m.History.Epochs))),
-			FormatRMSE(m.HoldoutRMSE),
-			FormatRMSE(m.TTARMSE),
-		})
-	}
-	if e := r.Ensemble; e != nil {
-		rows = append(rows, []string{e.Label, FormatCount(float64(e.Params)), formatMACs(e.MACs), none, none, none, none,
-			FormatRMSE(e.HoldoutRMSE), none})
-	}
-	for _, b := range r.Baselines {
-		rows = append(rows, []string{b.Label, none, none, none, none, none, none, FormatRMSE(b.HoldoutRMSE), none})
-	}
-	return rows
-}
+// order given, the ensemble, then the baselines. It is made from the
+// figures of results.json, so that the two cannot disagree.
+func (r *Report) tableRows() [][]string { return r.results().Rows() }
 
 // ensembleScore scores the mix of the models' hold-out predictions (see
 // Report.Ensemble), or returns nil for fewer than two models.
@@ -288,9 +261,24 @@ func ensembleScore(ms []*Score, hold *dataset.Set) *Score {
 		return nil
 	}
 	preds := make([][]float32, len(ms))
-	s := &Score{Label: fmt.Sprintf("ensemble of %d", len(ms)), Spec: "ensemble"}
 	for i, m := range ms {
 		preds[i] = m.Pred
+	}
+	w := ensemble.Weights(preds, hold.Coords, hold.Mask)
+	equal := make([]float64, len(ms))
+	for i := range equal {
+		equal[i] = 1 / float64(len(ms))
+	}
+	s := &Score{Label: fmt.Sprintf("ensemble of %d", len(ms)), Spec: "ensemble", Mix: &Mix{
+		Weights:    w,
+		EqualRMSE:  ensemble.RMSE(preds, equal, hold.Coords, hold.Mask),
+		FittedRMSE: ensemble.RMSE(preds, w, hold.Coords, hold.Mask),
+	}}
+	// The members the mix runs: those of a weight above 0.
+	for i, m := range ms {
+		if w[i] == 0 {
+			continue
+		}
 		s.Params += m.Params
 		if m.MACs < 0 || s.MACs < 0 {
 			s.MACs = -1
@@ -298,7 +286,7 @@ func ensembleScore(ms []*Score, hold *dataset.Set) *Score {
 			s.MACs += m.MACs
 		}
 	}
-	s.Pred = ensemble.Mix(preds, ensemble.Weights(preds, hold.Coords, hold.Mask))
+	s.Pred = ensemble.Mix(preds, w)
 	s.HoldoutRMSE = ensemble.CrossRMSE(preds, hold.Coords, hold.Mask)
 	s.TTARMSE = math.NaN()
 	s.PerKeypoint = dataset.PerKeypointRMSE(s.Pred, hold.Coords, hold.Mask)
@@ -334,6 +322,8 @@ func FormatSeconds(s float64) string {
 	return fmt.Sprintf("%dh%02dm", int(s)/3600, int(s)%3600/60)
 }
 
+// FormatRMSE writes an RMSE in pixels with three decimals ("1.148"), and
+// NaN (no score) as "–", as the report's tables show it.
 func FormatRMSE(v float64) string {
 	if math.IsNaN(v) {
 		return "–"
@@ -342,7 +332,8 @@ func FormatRMSE(v float64) string {
 }
 
 // Settings describes a run's training configuration in one line, by its
-// JSON keys: "model cnn3, epochs 40, batch 64, ...".
+// JSON keys: "model cnn3, epochs 40, batch 64, ...", and the config file
+// the run read, if any.
 func Settings(c train.Config) string {
 	b, err := json.Marshal(c)
 	if err != nil {
@@ -369,6 +360,10 @@ func Settings(c train.Config) string {
 		}
 		parts = append(parts, fmt.Sprintf("%s %v", strings.ReplaceAll(k, "_", " "), v))
 	}
+	if c.ConfigFile != "" {
+		// Where the settings came from: a placement, yet worth saying.
+		parts = append(parts, "from the config file "+c.ConfigFile)
+	}
 	return strings.Join(parts, ", ")
 }
 
@@ -393,6 +388,50 @@ func (r *Report) summary() string {
 		r.HoldFaces, r.Data, r.Holdout, r.Seed, r.TrainFaces)
 }
 
+// ensembleNote says how the ensemble was made and scored; "" without
+// one.
+func (r *Report) ensembleNote() string {
+	if e := r.results().Ensemble; e != nil && len(e.Members) > 0 {
+		return e.Note()
+	}
+	return ""
+}
+
+// made says what made the report: fkd's version, the command line and
+// the data's fingerprint, where known; code formats the command line.
+func (r *Report) made(code func(string) string) string {
+	s := "Made by fkd"
+	if r.Version != "" {
+		s += " " + r.Version
+	}
+	if len(r.Command) > 0 {
+		s += ": " + code(CommandLine(r.Command))
+	}
+	s += "."
+	if r.DataID != "" {
+		s += " Fingerprint of the data the models were trained on: " + r.DataID + "."
+	}
+	return s
+}
+
+// CommandLine writes args as one line a shell reads back as args,
+// quoting what needs it; the program is named by its base name.
+func CommandLine(args []string) string {
+	var parts []string
+	for i, a := range args {
+		if i == 0 {
+			a = filepath.Base(a)
+		}
+		if a == "" || strings.ContainsFunc(a, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=,+@%", r))
+		}) {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		parts = append(parts, a)
+	}
+	return strings.Join(parts, " ")
+}
+
 // writeTable prints the table as aligned text.
 func (r *Report) writeTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -415,6 +454,7 @@ th, td { padding: 0.3em 0.7em; border-bottom: 1px solid #ddd; }
 th { text-align: left; vertical-align: bottom; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
 tr.baseline td { color: #666; }
+ul.warnings li { color: #8a4b00; }
 figure { margin: 2em 0; }
 img { max-width: 100%; }
 code { font-size: 0.9em; }
@@ -427,7 +467,12 @@ code { font-size: 0.9em; }
 <tr>{{range .Columns}}<th>{{.}}</th>{{end}}</tr>
 {{range .Rows}}<tr{{if .Baseline}} class="baseline"{{end}}>{{range $i, $c := .Cells}}{{if $i}}<td class="n">{{else}}<td>{{end}}{{$c}}</td>{{end}}</tr>
 {{end}}</table>
-{{if .Missing}}<p>Not in this report, as their runs have not finished:</p>
+{{if .EnsembleNote}}<p>{{.EnsembleNote}}</p>
+{{end}}{{if or .Warnings .Missing}}<h2>Warnings</h2>
+{{end}}{{if .Warnings}}<ul class="warnings">
+{{range .Warnings}}<li>{{.}}</li>
+{{end}}</ul>
+{{end}}{{if .Missing}}<p>Not in this report, as their runs have not finished:</p>
 <ul>
 {{range .Missing}}<li>{{.}}</li>
 {{end}}</ul>
@@ -435,6 +480,8 @@ code { font-size: 0.9em; }
 <ul>
 {{range .Settings}}<li>{{.}}</li>
 {{end}}</ul>
+<p>{{.Made}}</p>
+<p>Every figure of this report is also in <a href="` + ResultsName + `">` + ResultsName + `</a>.</p>
 {{range .Charts}}<figure>
 <img src="{{.Name}}" alt="{{.Title}}">
 <figcaption>{{.Caption}}</figcaption>
@@ -459,13 +506,16 @@ func (r *Report) writeHTML(path string, files []chart) error {
 		set = append(set, m.Spec+": "+Settings(m.History.Config))
 	}
 	data := struct {
-		Summary  string
-		Columns  []string
-		Rows     []htmlRow
-		Missing  []string
-		Settings []string
-		Charts   []chart
-	}{r.summary(), Columns, rows, r.Missing, set, files}
+		Summary      string
+		Columns      []string
+		Rows         []htmlRow
+		EnsembleNote string
+		Warnings     []string
+		Missing      []string
+		Settings     []string
+		Made         string
+		Charts       []chart
+	}{r.summary(), Columns, rows, r.ensembleNote(), r.Warnings, r.Missing, set, r.made(func(s string) string { return s }), files}
 	return atomicfile.Write(path, func(w io.Writer) error { return reportHTML.Execute(w, data) })
 }
 
@@ -477,6 +527,18 @@ func (r *Report) writeMarkdown(path string, files []chart) error {
 		for _, row := range r.tableRows() {
 			fmt.Fprintf(w, "| %s |\n", strings.Join(row, " | "))
 		}
+		if note := r.ensembleNote(); note != "" {
+			fmt.Fprintf(w, "\n%s\n", note)
+		}
+		if len(r.Warnings) > 0 || len(r.Missing) > 0 {
+			fmt.Fprintf(w, "\n## Warnings\n")
+		}
+		if len(r.Warnings) > 0 {
+			fmt.Fprintln(w)
+			for _, m := range r.Warnings {
+				fmt.Fprintf(w, "- %s\n", m)
+			}
+		}
 		if len(r.Missing) > 0 {
 			fmt.Fprintf(w, "\nNot in this report, as their runs have not finished:\n\n")
 			for _, m := range r.Missing {
@@ -487,6 +549,7 @@ func (r *Report) writeMarkdown(path string, files []chart) error {
 		for _, m := range r.Models {
 			fmt.Fprintf(w, "- `%s`: %s\n", m.Spec, Settings(m.History.Config))
 		}
+		fmt.Fprintf(w, "\n%s\n\nEvery figure of this report is also in [%s](%s).\n", r.made(func(s string) string { return "`" + s + "`" }), ResultsName, ResultsName)
 		for _, f := range files {
 			fmt.Fprintf(w, "\n![%s](%s)\n\n*%s*\n", f.Title, f.Name, f.Caption)
 		}

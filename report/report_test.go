@@ -42,10 +42,14 @@ func TestSettingsLine(t *testing.T) {
 			t.Errorf("settings %q lack %q", got, want)
 		}
 	}
-	for _, unwanted := range []string{"somewhere", "cuda", "threads", "amp"} {
+	for _, unwanted := range []string{"somewhere", "cuda", "threads", "amp", "config file"} {
 		if strings.Contains(got, unwanted) {
 			t.Errorf("settings %q show %q", got, unwanted)
 		}
+	}
+	c.ConfigFile = "/home/u/fkd/config.yml"
+	if got := Settings(c); !strings.HasSuffix(got, ", from the config file /home/u/fkd/config.yml") {
+		t.Errorf("settings %q do not end with the config file", got)
 	}
 }
 
@@ -77,7 +81,22 @@ func TestEnsembleScore(t *testing.T) {
 	h := &train.History{Epochs: []train.EpochStats{{Epoch: 1, Seconds: 2}}}
 	a.History, b.History = h, h
 	r := &Report{Models: []*Score{a, b}, Ensemble: e}
-	if rows := r.tableRows(); len(rows) != 3 || rows[2][0] != "ensemble of 2" || rows[2][1] != FormatCount(30) {
+	if rows := r.tableRows(); len(rows) != 3 || rows[2][0] != "ensemble of 2: a 0.500, b 0.500" || rows[2][1] != FormatCount(30) {
 		t.Errorf("table rows %v", rows)
+	}
+	// A model and a worse one whose errors run the same way: the mix
+	// leaves the worse out, and counts only the other's parameters.
+	c := &Score{Label: "c", Params: 40, MACs: 400, Pred: slices.Clone(set.Coords), History: h}
+	for i := range c.Pred {
+		c.Pred[i] += 3
+	}
+	a.Pred = slices.Clone(set.Coords)
+	for i := range a.Pred {
+		a.Pred[i]++
+	}
+	e = ensembleScore([]*Score{a, c}, set)
+	if e.Mix == nil || !slices.Equal(e.Mix.Weights, []float64{1, 0}) || e.Params != 10 || e.MACs != 100 ||
+		math.Abs(e.Mix.FittedRMSE-1) > 1e-6 || math.Abs(e.Mix.EqualRMSE-2) > 1e-6 {
+		t.Errorf("ensemble of a model and a worse one: %+v, mix %+v", e, e.Mix)
 	}
 }

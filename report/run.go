@@ -55,6 +55,9 @@ func Expand(args []string) ([]Run, []Comparison, error) {
 		m, err := ReadManifest(a)
 		switch {
 		case errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
+			if _, err := os.Stat(a); err != nil {
+				return nil, nil, fmt.Errorf("run %s: %w: name a run's folder or its model file, or the --out of fkd compare", a, missingRun(err))
+			}
 			runs = append(runs, Run{Path: a})
 			continue
 		case err != nil:
@@ -68,12 +71,24 @@ func Expand(args []string) ([]Run, []Comparison, error) {
 	return runs, comps, nil
 }
 
+// missingRun says why a run named for a report cannot be found.
+func missingRun(err error) error {
+	if errors.Is(err, os.ErrNotExist) {
+		return errors.New("no such folder or file")
+	}
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
 // Files returns the model file and history file of a run named by its
 // directory or its model file.
 func Files(run string) (model, history string, err error) {
 	info, err := os.Stat(run)
 	if err != nil {
-		return "", "", fmt.Errorf("run %s: %w", run, err)
+		return "", "", fmt.Errorf("run %s: %w", run, missingRun(err))
 	}
 	model = run
 	if info.IsDir() {

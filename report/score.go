@@ -31,6 +31,20 @@ type Score struct {
 	PerKeypoint          [dataset.NumKeypoints]float64
 	Pred                 []float32 // hold-out predictions, pixels
 	FaceErrors           []float64 // per-face RMSE on the hold-out faces
+	Run                  string    // a model's run directory or model file, as given; "" for the others
+	DataID               string    // fingerprint of the data a model was trained on, as its file records it
+	Mix                  *Mix      // how the ensemble's row mixes the models; nil for the others
+}
+
+// Mix is how the report's ensemble mixes its models.
+type Mix struct {
+	// Weights holds one weight per model of the report, in order, fitted
+	// on all the hold-out faces (ensemble.Weights): non-negative, summing
+	// to 1.
+	Weights []float64
+	// EqualRMSE scores the mix with equal weights, FittedRMSE with
+	// Weights on the faces they were fitted on.
+	EqualRMSE, FittedRMSE float64
 }
 
 // TrainSeconds returns the wall time of training, the sum over epochs.
@@ -80,14 +94,37 @@ func (e *Env) ScoreRun(modelPath string, h *train.History, r *Report, dev torch.
 		PerKeypoint: ev.PerKeypoint,
 		Pred:        ev.Pred,
 		FaceErrors:  FaceErrors(ev.Pred, r.hold),
+		DataID:      meta.Extra[train.ExtraData],
 	}
 	fmt.Fprintf(e.Stderr, "%s: hold-out RMSE %.4f px, %.4f px with flip TTA (%s)\n",
 		meta.Spec, ev.RMSE, s.TTARMSE, time.Since(start).Round(time.Millisecond))
-	if math.Abs(ev.RMSE-s.HoldoutRMSE) > 0.01 {
-		fmt.Fprintf(e.Stderr, "warning: %s scores %.4f px on the hold-out faces but its history says %.4f px: was it trained on other data?\n",
+	// A run trained with --drop-outliers scored fewer hold-out faces
+	// (checkScores says so).
+	if math.Abs(ev.RMSE-s.HoldoutRMSE) > 0.01 && droppedHoldout(h) == 0 {
+		e.Warn("%s scores %.4f px on the hold-out faces but its history says %.4f px: was it trained on other data?",
 			modelPath, ev.RMSE, s.HoldoutRMSE)
 	}
 	return s, nil
+}
+
+// dataID returns the fingerprint of the data the models were trained
+// on, as their files record it, or "" when none does; models trained on
+// different data are warned of.
+func (e *Env) dataID(ms []*Score) string {
+	var first *Score
+	for _, m := range ms {
+		switch {
+		case m.DataID == "":
+		case first == nil:
+			first = m
+		case m.DataID != first.DataID:
+			e.Warn("%s was trained on other data (fingerprint %s) than %s (%s)", m.Label, m.DataID, first.Label, first.DataID)
+		}
+	}
+	if first == nil {
+		return ""
+	}
+	return first.DataID
 }
 
 func orNaN(p *float64) float64 {

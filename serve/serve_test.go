@@ -88,14 +88,20 @@ func newHandler(t testing.TB, o Options, log io.Writer) *Handler {
 	_, box := facePhoto(t)
 	o.Logger = slog.New(slog.NewJSONHandler(log, nil))
 	o.Model = "cnn3 test"
+	if o.WriteTimeout == 0 {
+		o.WriteTimeout = 10 * time.Second
+	}
 	h := New(p, detect.Fixed{{Box: box, Score: 7}}, o)
 	return h
 }
 
-// startServer serves h through NewServer's settings on the loopback.
-func startServer(t testing.TB, h *Handler, readTimeout time.Duration) *httptest.Server {
+// startServer serves h through NewServer's settings and Listener on the
+// loopback, every request and answer held against openapi.json.
+func startServer(t testing.TB, h *Handler) *httptest.Server {
 	ts := httptest.NewUnstartedServer(h)
-	ts.Config = NewServer("", h, readTimeout, 10*time.Second, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ts.Config = NewServer(h, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ts.Config.Handler = validating(t, h) // every exchange held against openapi.json
+	ts.Listener = Listener(ts.Listener)
 	ts.Start()
 	t.Cleanup(func() {
 		ts.Close()
@@ -143,8 +149,9 @@ func checkAnswer(t testing.TB, status int, data []byte) {
 // face, and the model ran on batches of them.
 func TestConcurrent(t *testing.T) {
 	var log syncBuffer
-	h := newHandler(t, Options{MaxBatch: 16, BatchWait: 20 * time.Millisecond}, &log)
-	ts := startServer(t, h, 10*time.Second)
+	// A queue for all: on a loaded machine the model may fall behind.
+	h := newHandler(t, Options{MaxBatch: 16, BatchWait: 20 * time.Millisecond, Queue: 100}, &log)
+	ts := startServer(t, h)
 	photo, _ := facePhoto(t)
 	var wg sync.WaitGroup
 	answers := make([][]byte, 100)
@@ -200,7 +207,7 @@ type onlyReader struct{ io.Reader }
 func TestBadRequests(t *testing.T) {
 	var log syncBuffer
 	h := newHandler(t, Options{MaxBodyBytes: 200 << 10}, &log)
-	ts := startServer(t, h, 10*time.Second)
+	ts := startServer(t, h)
 	photo, _ := facePhoto(t)
 	huge := bytes.Repeat([]byte{0}, 300<<10)
 	tests := []struct {
@@ -258,8 +265,8 @@ func TestBadRequests(t *testing.T) {
 // answers others meanwhile and after.
 func TestSlowClient(t *testing.T) {
 	var log syncBuffer
-	h := newHandler(t, Options{}, &log)
-	ts := startServer(t, h, 500*time.Millisecond)
+	h := newHandler(t, Options{ReadTimeout: 500 * time.Millisecond}, &log)
+	ts := startServer(t, h)
 	photo, _ := facePhoto(t)
 	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
 	if err != nil {

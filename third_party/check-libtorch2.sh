@@ -6,12 +6,13 @@
 #     clone and reused), with trixie's libtorch-dev 2.6 and g++ 14, it builds
 #     fkd and runs the whole test suite (go vet, go test ./...), with this
 #     machine's Go toolchain and module cache copied in and GOPROXY=off.
-#  2. It compiles torch/shim.cpp, headers only, against the newest
+#  2. It compiles the shim (torch/*.cpp), headers only, against the newest
 #     libtorch-dev Debian has (sid), unpacked inside that root, with the
 #     root's g++, and checks that no header came from the root's 2.6.
 #
 # It needs root (mmdebstrap, chroot, bind mounts), mmdebstrap, git, and
-# Debian's mirror. First run: about 6 minutes and 1.9 GB; later runs reuse
+# Debian's mirror. The first run makes the root (its time and size:
+# docs/results/bench.md, "CI"); later runs reuse
 # the root and its Go build cache. A root left half-made by a killed run is
 # noticed (it lacks its completion stamp) and made again; the bind mounts
 # are always undone, also after a kill of an earlier run.
@@ -198,11 +199,15 @@ nv=$(awk '/define TORCH_VERSION_(MAJOR|MINOR|PATCH)/ {printf "%s%s", sep, $3; se
 	"$root$inc/torch/csrc/api/include/torch/version.h")
 cxx=(g++ -std=c++20 -Wno-deprecated-declarations -I"$inc" -I"$inc/torch/csrc/api/include")
 gxx=$(in_root g++ -dumpfullversion)
-if ! in_root "${cxx[@]}" -fsyntax-only /src/fkd/torch/shim.cpp >"$log.$newest" 2>&1; then
-	head -30 "$log.$newest" >&2
-	die "LibTorch $nv ($newest's libtorch-dev, headers only): torch/shim.cpp does NOT compile with g++ $gxx (log: $log.$newest)"
-fi
+: >"$log.$newest"
+for src in "$root"/src/fkd/torch/*.cpp; do
+	f=torch/$(basename "$src")
+	if ! in_root "${cxx[@]}" -fsyntax-only "/src/fkd/$f" >>"$log.$newest" 2>&1; then
+		head -30 "$log.$newest" >&2
+		die "LibTorch $nv ($newest's libtorch-dev, headers only): $f does NOT compile with g++ $gxx (log: $log.$newest)"
+	fi
+done
 leaks=$(in_root "${cxx[@]}" -M /src/fkd/torch/shim.cpp | tr ' \\' '\n\n' | grep -E '^/usr/include/(ATen|c10|caffe2|torch)/' | head -3 || true)
 [ -z "$leaks" ] || die "shim.cpp read the root's own LibTorch headers instead of $newest's, e.g. $leaks"
-say "LibTorch $nv ($newest libtorch-dev $(basename "$deb" | cut -d_ -f2), headers only): torch/shim.cpp compiles with g++ $gxx"
+say "LibTorch $nv ($newest libtorch-dev $(basename "$deb" | cut -d_ -f2), headers only): torch/*.cpp compile with g++ $gxx"
 say "done in $((SECONDS - start)) s"

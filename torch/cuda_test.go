@@ -4,7 +4,8 @@ package torch_test
 // result with the CPU's. On a machine without one (a CPU-only LibTorch, or
 // no GPU or driver) they run the same comparisons CPU against CPU, which
 // still checks the tables and the harness, and skip only what needs CUDA
-// itself (float16 autocast). Select them with
+// itself (float16 autocast); each logs a "cuda-fallback:" line then, and
+// with FKD_REQUIRE_CUDA=1 fails instead (internal/fkdtest). Select them with
 //
 //	go test -count=1 -run '^TestCUDA' ./torch/... ./train/... ./models/...
 //
@@ -18,7 +19,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fkd-project/fkd/internal/devtest"
+	"github.com/fkd-project/fkd/internal/fkdtest"
 	"github.com/fkd-project/fkd/torch"
 )
 
@@ -60,7 +61,7 @@ func assertSame(t *testing.T, what string, got, want []float64, tol float64) {
 }
 
 func TestCUDATransfer(t *testing.T) {
-	dev := devtest.Device(t)
+	dev := fkdtest.Device(t)
 	tests := []struct {
 		dtype torch.DType
 		data  []float64
@@ -254,7 +255,7 @@ func (c cudaCase) compare(t *testing.T, dev torch.Device) {
 // devices agree to rounding; the ops a training step spends its time in
 // run in float32 as well.
 func TestCUDAOps(t *testing.T) {
-	dev := devtest.Device(t)
+	dev := fkdtest.Device(t)
 	rng := rand.New(rand.NewPCG(2026, 7))
 
 	// Inputs: u draws float64 values in [lo, hi) whose gradient is
@@ -541,7 +542,7 @@ func TestCUDAOps(t *testing.T) {
 // the deterministic ones against the CPU, the random ones by their range
 // and moments and by repeating under the same seed.
 func TestCUDACreation(t *testing.T) {
-	dev := devtest.Device(t)
+	dev := fkdtest.Device(t)
 	s := torch.NewScope()
 	defer s.Close()
 
@@ -658,7 +659,7 @@ func TestCUDACreation(t *testing.T) {
 // TestCUDATensorMethods checks the methods that read or change a tensor
 // as a whole on the device.
 func TestCUDATensorMethods(t *testing.T) {
-	dev := devtest.Device(t)
+	dev := fkdtest.Device(t)
 	s := torch.NewScope()
 	defer s.Close()
 	x := torch.FromFloat32([]float32{1, 2.5, -3, 4}, 2, 2).ToDevice(dev)
@@ -723,7 +724,7 @@ func TestCUDATensorMethods(t *testing.T) {
 // their float32 weights get float32 gradients. float16 autocast needs CUDA
 // (LibTorch's CPU autocast takes bfloat16 only).
 func TestCUDAAutocast(t *testing.T) {
-	dev := devtest.Device(t)
+	dev := fkdtest.Device(t)
 	for _, dt := range []torch.DType{torch.BFloat16, torch.Float16} {
 		t.Run(dt.String(), func(t *testing.T) {
 			if dt == torch.Float16 && !dev.IsCUDA() {

@@ -1,15 +1,12 @@
 package torch_test
 
 import (
-	"bytes"
-	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"runtime"
-	"strconv"
 	"testing"
 
+	"github.com/fkd-project/fkd/internal/fkdtest"
 	"github.com/fkd-project/fkd/torch"
 )
 
@@ -65,10 +62,10 @@ func TestTrainingMemoryFlat(t *testing.T) {
 			t.Fatalf("step %d: loss %v", step, loss)
 		}
 		if step == settled {
-			rssSettled = residentBytes(t)
+			rssSettled = fkdtest.ResidentBytes(t)
 		}
 	}
-	rssEnd := residentBytes(t)
+	rssEnd := fkdtest.ResidentBytes(t)
 	t.Logf("resident memory after step %d: %.1f MiB, after step %d: %.1f MiB (%+.1f%%)",
 		settled, mib(rssSettled), steps, mib(rssEnd), 100*(float64(rssEnd)/float64(rssSettled)-1))
 	if float64(rssEnd) > tolerance*float64(rssSettled) {
@@ -130,25 +127,6 @@ func (n *memNet) trainStep(params, m, v []*torch.Tensor, step int64, xs, ys []fl
 	loss.Backward()
 	torch.AdamStep(params, m, v, 1e-3, 0.9, 0.999, 1e-8, 0, false, step)
 	return loss.Item()
-}
-
-// residentBytes returns the process's resident set size, from the second
-// field of /proc/self/statm (in pages).
-func residentBytes(t *testing.T) int64 {
-	t.Helper()
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		t.Skipf("resident memory not readable here: %v", err)
-	}
-	fields := bytes.Fields(b)
-	if len(fields) < 2 {
-		t.Fatalf("/proc/self/statm: want at least 2 fields, got %q", b)
-	}
-	pages, err := strconv.ParseInt(string(fields[1]), 10, 64)
-	if err != nil {
-		t.Fatal(fmt.Errorf("/proc/self/statm resident field: %w", err))
-	}
-	return pages * int64(os.Getpagesize())
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }

@@ -1,7 +1,11 @@
-// shim.cpp implements shim.h over LibTorch's ATen and autograd. It compiles
-// against LibTorch 1.13 and 2.x: it uses only functions present in both.
+// shim.cpp implements shim.h over LibTorch's ATen and autograd: handles,
+// scopes, errors, LibTorch's settings and build facts, and the ops. It
+// compiles against LibTorch 1.13 and 2.x: it uses only functions present in
+// both. Beside it, shim_process.cpp tunes malloc and OpenBLAS for the
+// process, and shim_cuda.cpp asks the CUDA driver about the devices.
 
 #include "shim.h"
+#include "shim_internal.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -17,9 +21,7 @@
 #include <mutex>
 #include <cmath>
 #include <cstdlib>
-#include <malloc.h>
 #include <cstring>
-#include <dlfcn.h>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -97,17 +99,6 @@ fkd_tensor *wrap(at::Tensor t) {
 		scopes.back().handles.push_back(h);
 	}
 	return h;
-}
-
-fkd_err errorf(const char *op, const char *msg) {
-	std::string s = std::string(op) + ": " + msg;
-	// Keep the first line of LibTorch's message: the rest is a C++ backtrace.
-	auto nl = s.find("\nException raised from");
-	if (nl != std::string::npos) s.resize(nl);
-	while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-	char *p = static_cast<char *>(std::malloc(s.size() + 1));
-	std::memcpy(p, s.c_str(), s.size() + 1);
-	return p;
 }
 
 const at::Tensor &get(fkd_tensor *h) {
@@ -222,18 +213,34 @@ void sync_threads() {
 
 } // namespace
 
-// GUARD runs body and turns any exception into an error string named op.
+fkd_err fkd_shim::error(const char *op, const char *msg) {
+	// Keep the first line of LibTorch's message: the rest is a C++ backtrace.
+	std::string m = msg;
+	auto nl = m.find("\nException raised from");
+	if (nl != std::string::npos) m.resize(nl);
+	while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+	size_t oplen = std::strlen(op);
+	auto *e = static_cast<fkd_error *>(std::malloc(sizeof(fkd_error) + oplen + 1 + m.size() + 1));
+	char *o = reinterpret_cast<char *>(e + 1);
+	std::memcpy(o, op, oplen + 1);
+	std::memcpy(o + oplen + 1, m.c_str(), m.size() + 1);
+	e->op = o;
+	e->msg = o + oplen + 1;
+	return e;
+}
+
+// GUARD runs body and turns any exception into an error of op.
 #define GUARD(op, ...)                                                               \
 	try {                                                                        \
 		sync_threads();                                                      \
 		__VA_ARGS__;                                                         \
 		return nullptr;                                                      \
 	} catch (const c10::Error &e) {                                              \
-		return errorf(op, e.what_without_backtrace());                       \
+		return fkd_shim::error(op, e.what_without_backtrace());              \
 	} catch (const std::exception &e) {                                          \
-		return errorf(op, e.what());                                         \
+		return fkd_shim::error(op, e.what());                                \
 	} catch (...) {                                                              \
-		return errorf(op, "unknown C++ exception");                          \
+		return fkd_shim::error(op, "unknown C++ exception");                 \
 	}
 
 // GUARD_RESULT returns the handle expr makes, or the error of any
@@ -243,11 +250,11 @@ void sync_threads() {
 		sync_threads();                                                      \
 		return fkd_result{(expr), nullptr};                                  \
 	} catch (const c10::Error &e) {                                              \
-		return fkd_result{nullptr, errorf(op, e.what_without_backtrace())};  \
+		return fkd_result{nullptr, fkd_shim::error(op, e.what_without_backtrace())}; \
 	} catch (const std::exception &e) {                                          \
-		return fkd_result{nullptr, errorf(op, e.what())};                    \
+		return fkd_result{nullptr, fkd_shim::error(op, e.what())};           \
 	} catch (...) {                                                              \
-		return fkd_result{nullptr, errorf(op, "unknown C++ exception")};     \
+		return fkd_result{nullptr, fkd_shim::error(op, "unknown C++ exception")}; \
 	}
 
 extern "C" {
@@ -305,35 +312,6 @@ void fkd_scopes_restore(void) {
 	while (!scopes.empty()) fkd_scope_close();
 	scopes = std::move(hidden.back());
 	hidden.pop_back();
-}
-
-void fkd_tune_malloc(void) {
-	// A training step allocates and frees tens of megabytes of activations.
-	// With glibc's defaults each large block is mmap'd and unmapped again,
-	// and the page faults of touching fresh pages cost up to half of a
-	// step. Serving them from the heap, and not trimming it, keeps the
-	// pages mapped: memory stays at its peak instead.
-	mallopt(M_MMAP_THRESHOLD, 256 << 20);
-	mallopt(M_TRIM_THRESHOLD, 1 << 30);
-}
-
-// OpenBLAS's pthreads build keeps worker threads of its own beside
-// LibTorch's OpenMP pool, and after each call they spin in sched_yield
-// for a long while before they sleep. fkd's matrix products are small
-// (the convolutions go through oneDNN), so the extra threads win nothing,
-// and on a small machine their spinning takes CPU time from the OpenMP
-// threads: 13% of a 2-core training run's samples, and most of its system
-// time. Run them on the calling thread instead. The symbols are looked up
-// at run time, so a LibTorch with MKL or another BLAS is left alone.
-void fkd_tune_blas(void) {
-	auto parallel = reinterpret_cast<int (*)(void)>(dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
-	auto set = reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
-	if (parallel != nullptr && set != nullptr && parallel() == 1) set(1);
-}
-
-int fkd_blas_threads(void) {
-	auto get = reinterpret_cast<int (*)(void)>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
-	return get == nullptr ? 0 : get();
 }
 
 int fkd_grad_enabled(void) { return at::GradMode::is_enabled() ? 1 : 0; }
@@ -402,86 +380,6 @@ fkd_err fkd_build_config(char **out) {
 		std::string s = at::show_config() + "\n" + at::get_parallel_info();
 		*out = static_cast<char *>(std::malloc(s.size() + 1));
 		std::memcpy(*out, s.c_str(), s.size() + 1);
-	})
-}
-
-} // extern "C"
-
-namespace {
-
-// The CUDA driver API, loaded from libcuda.so.1 (the driver's library, present
-// wherever a GPU is usable) so that fkd needs no CUDA headers to build. Only
-// plain C functions with int and pointer arguments are used; CUdevice is an
-// int and CUresult an enum whose success value is 0.
-struct cuda_driver {
-	int (*init)(unsigned int);
-	int (*driver_version)(int *);
-	int (*device_get)(int *, int);
-	int (*device_name)(char *, int, int);
-	int (*device_total_mem)(size_t *, int);
-	int (*device_attribute)(int *, int, int);
-	int (*error_string)(int, const char **);
-	std::string err; // why the driver cannot be used, if it cannot
-};
-
-const cuda_driver &driver() {
-	static const cuda_driver d = [] {
-		cuda_driver d{};
-		void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
-		if (lib == nullptr) {
-			d.err = "no CUDA driver (libcuda.so.1 not found)";
-			return d;
-		}
-		auto sym = [&](const char *name) { return dlsym(lib, name); };
-		d.init = reinterpret_cast<int (*)(unsigned int)>(sym("cuInit"));
-		d.driver_version = reinterpret_cast<int (*)(int *)>(sym("cuDriverGetVersion"));
-		d.device_get = reinterpret_cast<int (*)(int *, int)>(sym("cuDeviceGet"));
-		d.device_name = reinterpret_cast<int (*)(char *, int, int)>(sym("cuDeviceGetName"));
-		d.device_total_mem = reinterpret_cast<int (*)(size_t *, int)>(sym("cuDeviceTotalMem_v2"));
-		d.device_attribute = reinterpret_cast<int (*)(int *, int, int)>(sym("cuDeviceGetAttribute"));
-		d.error_string = reinterpret_cast<int (*)(int, const char **)>(sym("cuGetErrorString"));
-		if (!d.init || !d.driver_version || !d.device_get || !d.device_name || !d.device_total_mem ||
-		    !d.device_attribute) {
-			d.err = "libcuda.so.1 lacks the driver API's device queries";
-			return d;
-		}
-		int rc = d.init(0);
-		if (rc != 0) {
-			const char *msg = nullptr;
-			if (d.error_string) d.error_string(rc, &msg);
-			d.err = std::string("cuInit failed: ") + (msg ? msg : "error " + std::to_string(rc));
-		}
-		return d;
-	}();
-	return d;
-}
-
-} // namespace
-
-extern "C" {
-
-fkd_err fkd_cuda_device_info(int idx, char *name, int namelen, uint64_t *total_bytes, int *cc_major,
-			     int *cc_minor, int *driver_version) {
-	GUARD("cuda_device_info", {
-		const cuda_driver &d = driver();
-		if (!d.err.empty()) throw std::runtime_error(d.err);
-		auto check = [&](int rc, const char *what) {
-			if (rc == 0) return;
-			const char *msg = nullptr;
-			if (d.error_string) d.error_string(rc, &msg);
-			throw std::runtime_error(std::string(what) + " failed for device " + std::to_string(idx) + ": " +
-						 (msg ? msg : "error " + std::to_string(rc)));
-		};
-		int dev = 0;
-		check(d.device_get(&dev, idx), "cuDeviceGet");
-		check(d.device_name(name, namelen, dev), "cuDeviceGetName");
-		size_t bytes = 0;
-		check(d.device_total_mem(&bytes, dev), "cuDeviceTotalMem");
-		*total_bytes = bytes;
-		// CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR and _MINOR.
-		check(d.device_attribute(cc_major, 75, dev), "cuDeviceGetAttribute");
-		check(d.device_attribute(cc_minor, 76, dev), "cuDeviceGetAttribute");
-		check(d.driver_version(driver_version), "cuDriverGetVersion");
 	})
 }
 

@@ -1,9 +1,10 @@
 /*
  * shim.h: the plain C interface between Go and LibTorch.
  *
- * Every function that can fail returns an error string: NULL on success,
- * otherwise a malloc'd "op: message" that the caller frees with free().
- * C++ exceptions never cross this border. Results come back through out
+ * Every function that can fail returns an fkd_err: NULL on success,
+ * otherwise a malloc'd fkd_error, the op's name and LibTorch's message in
+ * one block, that the caller frees with one free(). C++ exceptions never
+ * cross this border. Results come back through out
  * parameters, except from the element-wise ops, which return an
  * fkd_result. Shapes and lists are passed as pointer + length.
  *
@@ -24,7 +25,13 @@
 extern "C" {
 #endif
 
-typedef char *fkd_err;
+/* A failure: which op failed and why. The struct and both strings are one
+ * malloc'd block (op and msg point into it), freed with one free(). */
+typedef struct fkd_error {
+	const char *op;  /* the op's name, e.g. "conv2d" */
+	const char *msg; /* the first line of LibTorch's message */
+} fkd_error;
+typedef fkd_error *fkd_err;
 
 /* The start of every fkd_tensor, read by Go without a call. */
 typedef struct fkd_handle {

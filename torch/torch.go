@@ -29,19 +29,12 @@
 //
 // When the package loads it sets glibc's malloc to serve large blocks from
 // the heap and keep freed pages mapped (mallopt M_MMAP_THRESHOLD and
-// M_TRIM_THRESHOLD): a training step then reuses the same pages instead of
-// faulting in fresh ones, which otherwise costs up to half its time. The
-// process holds on to its peak memory. FKD_MALLOC=default keeps glibc's
-// defaults.
-//
-// When the process has OpenBLAS's pthreads build (Debian's LibTorch uses
-// the system's BLAS), the package also runs OpenBLAS's calls on the
-// calling thread. OpenBLAS's own worker threads spin in sched_yield after
-// each call, beside LibTorch's OpenMP threads: on a 2-core machine that
-// spinning took 13% of a training run's CPU samples and most of its system
-// time, for products too small to gain from a second thread (the
-// convolutions run in oneDNN). FKD_BLAS=default, OPENBLAS_NUM_THREADS or
-// GOTO_NUM_THREADS keep OpenBLAS's own threads.
+// M_TRIM_THRESHOLD), so the process holds on to its peak memory, and, when
+// the process has OpenBLAS's pthreads build, runs OpenBLAS's calls on the
+// calling thread. FKD_MALLOC=default keeps glibc's defaults;
+// FKD_BLAS=default, OPENBLAS_NUM_THREADS or GOTO_NUM_THREADS keep
+// OpenBLAS's own threads. Why: docs/architecture.md, "Threads, malloc and
+// BLAS on the CPU".
 //
 // # Threads
 //
@@ -84,16 +77,9 @@ func takeError(e C.fkd_err) *Error {
 	if e == nil {
 		return nil
 	}
-	s := C.GoString(e)
+	err := &Error{Op: C.GoString(e.op), Msg: C.GoString(e.msg)}
 	C.free(unsafe.Pointer(e))
-	op, msg := s, ""
-	for i := 0; i+1 < len(s); i++ {
-		if s[i] == ':' && s[i+1] == ' ' {
-			op, msg = s[:i], s[i+2:]
-			break
-		}
-	}
-	return &Error{Op: op, Msg: msg}
+	return err
 }
 
 // must panics with the *Error a shim call returned, if any.

@@ -71,6 +71,10 @@ type Config struct {
 	HeatmapLoss float64 `json:"heatmap_loss,omitempty"`
 	Checkpoint  string  `json:"checkpoint"` // checkpoint file; "" means beside Out (see CheckpointPath)
 	Out         string  `json:"out"`        // the trained model's file
+	// ConfigFile is the config file whose settings the run was given
+	// (absolute), "" when none was read: a record of where the settings
+	// came from, which changes nothing the run learns.
+	ConfigFile string `json:"config_file,omitempty"`
 	// Resume continues the run whose checkpoint is at CheckpointPath
 	// instead of starting afresh. Settings that shape the trajectory must
 	// match the checkpoint's (see Run).

@@ -14,7 +14,7 @@ import (
 
 	"github.com/fkd-project/fkd/dataset"
 	"github.com/fkd-project/fkd/dataset/synth"
-	"github.com/fkd-project/fkd/internal/devtest"
+	"github.com/fkd-project/fkd/internal/fkdtest"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/torch"
 )
@@ -36,15 +36,7 @@ func cudaConfig(dir string, dev torch.Device) Config {
 // that models on different devices start from the same weights.
 func newModelOn(t *testing.T, spec string, dev torch.Device) models.Model {
 	t.Helper()
-	s, err := models.ParseSpec(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	torch.ManualSeed(1)
-	m, err := models.New(s, torch.CPU)
-	if err != nil {
-		t.Fatalf("New(%s): %v", spec, err)
-	}
+	m := fkdtest.NewModel(t, spec, 1)
 	m.Store().ToDevice(dev)
 	return m
 }
@@ -119,7 +111,7 @@ func maxAbsDiff(a, b []float64) float64 {
 // weights after them must agree, and the loss must come down. SGD keeps
 // the update linear in the gradient, so the weights compare closely.
 func TestCUDATrainStep(t *testing.T) {
-	dev := devtest.Device(t)
+	dev := fkdtest.Device(t)
 	set := synth.Generate(16, 3, synth.Options{})
 	cfg := cudaConfig(t.TempDir(), dev)
 	cfg.Optimizer = "sgd"
@@ -173,7 +165,7 @@ func TestCUDATrainStep(t *testing.T) {
 // steps run under bfloat16 autocast (float16 autocast needs CUDA), which
 // drives the same scaler code.
 func TestCUDALossScaler(t *testing.T) {
-	dev := devtest.Device(t)
+	dev := fkdtest.Device(t)
 	dt := torch.Float16
 	if !dev.IsCUDA() {
 		dt = torch.BFloat16
@@ -243,7 +235,7 @@ func TestCUDALossScaler(t *testing.T) {
 // at its initial scale, on the device: the loss stays close to a float32
 // step's and the weights change.
 func TestCUDAAutocastStep(t *testing.T) {
-	dev := devtest.Device(t)
+	dev := fkdtest.Device(t)
 	set := synth.Generate(16, 5, synth.Options{})
 	idx := span(0, set.Len())
 	for _, amp := range []string{"bf16", "fp16"} {
@@ -283,7 +275,7 @@ func TestCUDAAutocastStep(t *testing.T) {
 // on the device. Run takes mixed precision on CUDA only: on the CPU it
 // must refuse, naming the reason.
 func TestCUDARunAMP(t *testing.T) {
-	dev := devtest.Device(t)
+	dev := fkdtest.Device(t)
 	set := synth.Generate(48, 6, synth.Options{})
 	for _, amp := range []string{"bf16", "fp16"} {
 		t.Run(amp, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/fkd-project/fkd/dataset/synth"
+	"github.com/fkd-project/fkd/internal/fkdtest"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/torch"
 )
@@ -15,17 +16,7 @@ import (
 // newTestModel builds spec on the CPU, freed when the test ends.
 func newTestModel(t *testing.T, spec string) models.Model {
 	t.Helper()
-	s, err := models.ParseSpec(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	torch.ManualSeed(3)
-	m, err := models.New(s, torch.CPU)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(m.Store().Free)
-	return m
+	return fkdtest.NewModel(t, spec, 3)
 }
 
 // moveWeights changes every tensor of m as training would: the
@@ -224,7 +215,7 @@ func TestRunEMA(t *testing.T) {
 			}
 			if tt.spoil == nil {
 				// An average changes nothing of what is trained.
-				a, b := tensorsOf(t, plain.CheckpointPath()), tensorsOf(t, c.CheckpointPath())
+				a, b := fkdtest.TensorBytes(t, plain.CheckpointPath()), fkdtest.TensorBytes(t, c.CheckpointPath())
 				for name, x := range a {
 					if strings.HasPrefix(name, modelPrefix) && !bytes.Equal(x, b[name]) {
 						t.Errorf("%s differs from a run without an average", name)
@@ -268,7 +259,7 @@ func TestRunEMAWithoutHoldout(t *testing.T) {
 	if res.BestWeights != WeightsEMA {
 		t.Errorf("best weights %q, want %q", res.BestWeights, WeightsEMA)
 	}
-	saved, ck := tensorsOf(t, c.Out), tensorsOf(t, c.CheckpointPath())
+	saved, ck := fkdtest.TensorBytes(t, c.Out), fkdtest.TensorBytes(t, c.CheckpointPath())
 	differs := false
 	for name, x := range saved {
 		if !bytes.Equal(x, ck[emaPrefix+name]) {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/fkd-project/fkd/dataset/synth"
+	"github.com/fkd-project/fkd/internal/fkdtest"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/torch"
 )
@@ -253,12 +254,7 @@ func TestRunHeatmapLoss(t *testing.T) {
 			if res.Train.Len() != c.Batch {
 				t.Fatalf("test set-up: %d training faces, want one batch of %d", res.Train.Len(), c.Batch)
 			}
-			s, _ := models.ParseSpec(spec)
-			torch.ManualSeed(initSeed(c.Seed))
-			m, err := models.New(s, torch.CPU)
-			if err != nil {
-				t.Fatal(err)
-			}
+			m := fkdtest.NewModel(t, spec, initSeed(c.Seed))
 			defer m.Store().Free()
 			f := newFaces(res.Train, torch.CPU, nil, 0)
 			defer f.Free()

@@ -1,13 +1,11 @@
 package train
 
 import (
-	"bytes"
 	"context"
-	"os"
-	"strconv"
 	"testing"
 
 	"github.com/fkd-project/fkd/dataset/synth"
+	"github.com/fkd-project/fkd/internal/fkdtest"
 )
 
 // TestRunMemoryFlat trains with everything that keeps state on the
@@ -36,9 +34,9 @@ func TestRunMemoryFlat(t *testing.T) {
 	res, err := Run(context.Background(), c, set, Options{AfterStep: func(s StepInfo) {
 		switch {
 		case s.GlobalStep == settled:
-			rssSettled = residentBytes(t)
+			rssSettled = fkdtest.ResidentBytes(t)
 		case s.GlobalStep > settled:
-			rssEnd = residentBytes(t)
+			rssEnd = fkdtest.ResidentBytes(t)
 		}
 	}})
 	if err != nil {
@@ -55,25 +53,6 @@ func TestRunMemoryFlat(t *testing.T) {
 		t.Errorf("resident memory grew from %.1f MiB after step %d to %.1f MiB after step %d (limit %.0f%% growth)",
 			mib(rssSettled), settled, mib(rssEnd), steps, 100*(tolerance-1))
 	}
-}
-
-// residentBytes returns the process's resident set size, from the second
-// field of /proc/self/statm (in pages).
-func residentBytes(t *testing.T) int64 {
-	t.Helper()
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		t.Skipf("resident memory not readable here: %v", err)
-	}
-	fields := bytes.Fields(b)
-	if len(fields) < 2 {
-		t.Fatalf("/proc/self/statm: want at least 2 fields, got %q", b)
-	}
-	pages, err := strconv.ParseInt(string(fields[1]), 10, 64)
-	if err != nil {
-		t.Fatalf("/proc/self/statm resident field: %v", err)
-	}
-	return pages * int64(os.Getpagesize())
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }

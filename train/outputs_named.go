@@ -9,11 +9,11 @@ import (
 // CheckOutputFlags is CheckOutputs for fkd train: it names a path that
 // cannot be written by its flag (--out, --checkpoint, or "history" for
 // the history beside --out), and checks the submission outfile as well,
-// as --outfile, unless outfile is "".
+// as --submission, unless outfile is "".
 func (c *Config) CheckOutputFlags(outfile string) error {
 	paths := [][2]string{{"--out", c.Out}, {"--checkpoint", c.CheckpointPath()}, {"history", c.HistoryPath()}}
 	if outfile != "" {
-		paths = append(paths, [2]string{"--outfile", outfile})
+		paths = append(paths, [2]string{"--submission", outfile})
 	}
 	for _, p := range paths {
 		if err := atomicfile.Check(p[1]); err != nil {

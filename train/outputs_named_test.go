@@ -26,7 +26,7 @@ func TestCheckOutputFlags(t *testing.T) {
 		{"model", taken, "", "", "--out: "},
 		{"checkpoint", filepath.Join(dir, "m.pt"), taken, "", "--checkpoint: "},
 		{"history", filepath.Join(dir, "h.pt"), "", "", "history: "},
-		{"submission", filepath.Join(dir, "m.pt"), "", taken, "--outfile: "},
+		{"submission", filepath.Join(dir, "m.pt"), "", taken, "--submission: "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -102,7 +102,7 @@ func TestSetFlags(t *testing.T) {
 	}
 	refuse := func(flag, value string) error { return errors.New("no such flag -" + flag) }
 	err := ck.SetFlags(refuse, nil)
-	if want := `checkpoint run/model.ckpt: setting model="cnn3": no such flag -model`; err == nil || err.Error() != want {
+	if want := `checkpoint run/model.ckpt: setting arch="cnn3": no such flag -arch`; err == nil || err.Error() != want {
 		t.Errorf("got %v, want %q", err, want)
 	}
 }

@@ -41,7 +41,7 @@ type Setting struct {
 // is missing. Resuming, fkd compare's reuse of finished runs and reports
 // all derive what matters from it.
 var Settings = []Setting{
-	{"model", "model", Learnt, true, func(c *Config) any { return c.Model }, func(c *Config) string { return c.Model }},
+	{"model", "arch", Learnt, true, func(c *Config) any { return c.Model }, func(c *Config) string { return c.Model }},
 	{"epochs", "epochs", Learnt, true, func(c *Config) any { return c.Epochs }, func(c *Config) string { return strconv.Itoa(c.Epochs) }},
 	{"batch", "batch", Learnt, true, func(c *Config) any { return c.Batch }, func(c *Config) string { return strconv.Itoa(c.Batch) }},
 	{"lr", "lr", Learnt, true, func(c *Config) any { return c.LR }, func(c *Config) string { return formatFloat(c.LR) }},
@@ -72,6 +72,7 @@ var Settings = []Setting{
 	{"checkpoint", "checkpoint", Placement, false, func(c *Config) any { return c.Checkpoint }, func(c *Config) string { return c.Checkpoint }},
 	// A resumed run writes its model where the interrupted one would have.
 	{"out", "out", Placement, true, func(c *Config) any { return c.Out }, func(c *Config) string { return c.Out }},
+	{"config_file", "config", Placement, false, func(c *Config) any { return c.ConfigFile }, func(c *Config) string { return c.ConfigFile }},
 }
 
 // IsPlacement reports whether the setting with JSON key key changes

@@ -43,7 +43,7 @@ func TestSettingsValues(t *testing.T) {
 		Model: "fpn", Epochs: 7, Batch: 5, LR: 0.5, Optimizer: "sgd", WeightDecay: 0.25, Schedule: "step",
 		Warmup: 2, StepSize: 3, StepGamma: 0.5, Loss: Huber, Patience: 4, Seed: 9, Device: "cpu", Threads: 3,
 		AMP: "bf16", MemoryFormat: "contiguous", ClipNorm: 2, Augment: "flip", Holdout: 0.3, SplitSeed: 5, DropOutliers: true, EMA: 0.99,
-		PseudoLabels: []string{"u.pt", "v.pt"}, PseudoWeight: 0.25, HeatmapLoss: 0.1, Checkpoint: "c", Out: "o",
+		PseudoLabels: []string{"u.pt", "v.pt"}, PseudoWeight: 0.25, HeatmapLoss: 0.1, Checkpoint: "c", Out: "o", ConfigFile: "/etc/fkd.yml",
 	}
 	for _, s := range Settings {
 		if reflect.DeepEqual(s.Value(&base), s.Value(&changed)) || s.FlagValue(&base) == s.FlagValue(&changed) {

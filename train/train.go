@@ -203,6 +203,10 @@ const (
 // on the same data with the same settings, except for the device,
 // threads, mixed precision, patience and output paths. Resuming a run
 // that had finished saves its model again and trains no further.
+//
+// Run holds the run's lock (LockRun) from before it touches the run's
+// files until it returns: a run another live trainer holds gives a
+// *HeldError; a dead trainer's lock is broken with a note to o.Log.
 func Run(ctx context.Context, cfg Config, data *dataset.Set, o Options) (*Result, error) {
 	start := time.Now()
 	if err := cfg.Validate(); err != nil {
@@ -212,6 +216,12 @@ func Run(ctx context.Context, cfg Config, data *dataset.Set, o Options) (*Result
 	if err := cfg.CheckOutputs(); err != nil {
 		return nil, err
 	}
+	// One trainer at a time in a run's files (lock.go).
+	lock, err := LockRun(&cfg, o.Log)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
 	if !data.HasKeypoints() {
 		return nil, fmt.Errorf("the data has no keypoints (test data?)")
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/fkd-project/fkd/dataset"
 	"github.com/fkd-project/fkd/dataset/synth"
+	"github.com/fkd-project/fkd/internal/fkdtest"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/torch"
 	"github.com/fkd-project/fkd/torch/nn"
@@ -81,25 +82,10 @@ func TestOverfit(t *testing.T) {
 	}
 }
 
-// tensorsOf loads the tensors of a safetensors file as raw bytes by name.
-func tensorsOf(t *testing.T, path string) map[string][]byte {
-	t.Helper()
-	ts, _, err := nn.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string][]byte{}
-	for name, x := range ts {
-		out[name] = x.Bytes()
-		x.Free()
-	}
-	return out
-}
-
 // sameTensors reports the first difference between two files' tensors.
 func sameTensors(t *testing.T, a, b string) {
 	t.Helper()
-	ta, tb := tensorsOf(t, a), tensorsOf(t, b)
+	ta, tb := fkdtest.TensorBytes(t, a), fkdtest.TensorBytes(t, b)
 	if len(ta) != len(tb) {
 		t.Fatalf("%s has %d tensors, %s has %d", a, len(ta), b, len(tb))
 	}
@@ -283,7 +269,7 @@ func TestResumeFinishedRunSavesModelAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	first.Model.Store().Free()
-	saved := tensorsOf(t, c.Out)
+	saved := fkdtest.TensorBytes(t, c.Out)
 	if err := os.Remove(c.Out); err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +287,7 @@ func TestResumeFinishedRunSavesModelAgain(t *testing.T) {
 	if !strings.Contains(log.String(), "had finished") {
 		t.Errorf("log does not say the run had finished:\n%s", log.String())
 	}
-	for name, b := range tensorsOf(t, c.Out) {
+	for name, b := range fkdtest.TensorBytes(t, c.Out) {
 		if !bytes.Equal(b, saved[name]) {
 			t.Errorf("tensor %s of the model saved again differs", name)
 		}

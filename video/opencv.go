@@ -27,7 +27,8 @@ type Reader struct {
 	path string
 	vc   *gocv.VideoCapture
 	mat  gocv.Mat
-	next int // index of the next frame
+	next int  // index of the next frame
+	done bool // Next has returned the end
 	fps  float64
 }
 
@@ -66,11 +67,26 @@ func (r *Reader) Frames() int {
 
 // Next decodes the next frame and returns it with its index, counted
 // from 0. After the last frame it returns io.EOF; when not even the
-// first frame can be read, an error wrapping ErrNoFrames.
+// first frame can be read, an error wrapping ErrNoFrames; when the
+// frames end before the number the file announces (Frames), a
+// *TruncatedError, once, then io.EOF.
 func (r *Reader) Next() (image.Image, int, error) {
+	if r.done {
+		return nil, 0, io.EOF
+	}
 	if !r.vc.Read(&r.mat) || r.mat.Empty() {
+		r.done = true
 		if r.next == 0 {
 			return nil, 0, fmt.Errorf("read video %s: %w", r.path, ErrNoFrames)
+		}
+		// The frames decoded, or passed over by Skip, as FFmpeg counts
+		// them: Skip cannot tell whether it reached the frames it asked for.
+		read := r.next
+		if pos := r.vc.Get(gocv.VideoCapturePosFrames); pos >= 0 && pos < float64(read) {
+			read = int(pos)
+		}
+		if n := r.Frames(); n > 0 && read < n-slack(r.path, n) {
+			return nil, 0, &TruncatedError{Path: r.path, Announced: n, Read: read}
 		}
 		return nil, 0, io.EOF
 	}
@@ -97,8 +113,9 @@ func (r *Reader) Close() error {
 }
 
 // Writer writes frames into a new video file. The file appears at its
-// path only when Close succeeds; until then it is written under a
-// temporary name beside it.
+// path only when Close succeeds, with mode 0644 or that of the file it
+// replaces; until then it is written under a temporary name beside it,
+// which RemoveStale removes when a killed process left it.
 type Writer struct {
 	path, tmp string
 	w, h      int
@@ -106,13 +123,18 @@ type Writer struct {
 }
 
 // Create starts a video of w×h pixels at fps frames a second at path, in
-// Motion JPEG, or MPEG-4 for .mp4, .m4v and .mov files.
+// Motion JPEG, or MPEG-4 for .mp4, .m4v and .mov files. The folders that
+// lead to path are made when missing.
 func Create(path string, fps float64, w, h int) (*Writer, error) {
 	if w <= 0 || h <= 0 {
 		return nil, fmt.Errorf("write video %s: frames of %dx%d pixels", path, w, h)
 	}
 	ext := filepath.Ext(path)
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*"+ext)
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("write video: %w", err)
+	}
+	f, err := os.CreateTemp(dir, tempPattern(filepath.Base(path)))
 	if err != nil {
 		return nil, fmt.Errorf("write video: %w", err)
 	}
@@ -151,6 +173,15 @@ func (v *Writer) Close() error {
 		if fi, serr := os.Stat(v.tmp); serr != nil || fi.Size() == 0 {
 			err = errors.New("OpenCV wrote nothing")
 		}
+	}
+	if err == nil {
+		// CreateTemp made the file 0600: give it the usual permissions,
+		// or those of the file it replaces.
+		perm := os.FileMode(0o644)
+		if fi, serr := os.Stat(v.path); serr == nil && fi.Mode().IsRegular() {
+			perm = fi.Mode().Perm()
+		}
+		err = os.Chmod(v.tmp, perm)
 	}
 	if err != nil {
 		os.Remove(v.tmp)

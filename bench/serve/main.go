@@ -11,6 +11,24 @@
 // the model's; -detector cascade adds OpenCV's Haar cascade on every
 // request. Each level runs for -requests requests or -duration, whichever
 // ends first.
+//
+// Then two floods, each on a server of its own:
+//
+//   - memory: -flood-clients clients send -flood-requests PNGs of
+//     -flood-size × -flood-size pixels (7000: 49 megapixels, 196 MB
+//     decoded) to a server with a -budget MiB memory budget and
+//     -flood-workers workers (as many as cores: 8), the detector
+//     OpenCV's cascade when it loads (else the fixed box); it prints the
+//     answers, the most the budget held, and the process's peak RSS
+//     (VmHWM, reset before the flood) against the RSS before it plus the
+//     budget.
+//   - overload: -overload-clients clients send -overload-requests
+//     requests of a 1250×1250 photo of a face, with the cascade, to a
+//     server with a -overload-write-timeout write timeout; it prints the
+//     share of 200, 503, 504 and of requests that got no answer (EOF),
+//     which must be 0.
+//
+// Clients and servers are on the loopback only.
 package main
 
 import (
@@ -49,11 +67,20 @@ func main() {
 	levels := flag.String("clients", "1,4,16", "the numbers of clients at once")
 	requests := flag.Int("requests", 400, "requests per level, at most")
 	duration := flag.Duration("duration", 8*time.Second, "time per level, at most")
-	batch := flag.Int("batch", 8, "the server's --batch")
+	batch := flag.Int("max-batch", 8, "the server's --max-batch")
 	wait := flag.Duration("batch-wait", 2*time.Millisecond, "the server's --batch-wait")
 	threads := flag.Int("threads", 0, "LibTorch CPU threads (0: one per core)")
+	var f floods
+	flag.IntVar(&f.size, "flood-size", 7000, "the memory flood's photos, pixels a side (0: no memory flood)")
+	flag.IntVar(&f.clients, "flood-clients", 8, "the memory flood's clients at once")
+	flag.IntVar(&f.requests, "flood-requests", 24, "the memory flood's requests")
+	flag.IntVar(&f.workers, "flood-workers", 8, "the memory flood's server's workers, images decoded and searched at once (as on 8 cores)")
+	flag.Int64Var(&f.budgetMiB, "budget", 1024, "the memory flood's server's memory budget, MiB")
+	flag.IntVar(&f.overClients, "overload-clients", 60, "the overload's clients at once (0: no overload)")
+	flag.IntVar(&f.overRequests, "overload-requests", 120, "the overload's requests")
+	flag.DurationVar(&f.overWrite, "overload-write-timeout", 5*time.Second, "the overload's server's write timeout")
 	flag.Parse()
-	if err := run(*modelPath, *data, *detector, *levels, *requests, *duration, *batch, *wait, *threads); err != nil {
+	if err := run(*modelPath, *data, *detector, *levels, *requests, *duration, *batch, *wait, *threads, f); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/serve:", err)
 		os.Exit(1)
 	}
@@ -83,7 +110,7 @@ func facePhoto(data string) ([]byte, image.Rectangle, string, error) {
 	return b.Bytes(), image.Rect(50, 20, 220, 190), what, err
 }
 
-func run(modelPath, data, detector, levels string, requests int, duration time.Duration, batch int, wait time.Duration, threads int) error {
+func run(modelPath, data, detector, levels string, requests int, duration time.Duration, batch int, wait time.Duration, threads int, f floods) error {
 	torch.SetNumThreads(threads)
 	var m models.Model
 	var meta models.Meta
@@ -113,19 +140,14 @@ func run(modelPath, data, detector, levels string, requests int, duration time.D
 	} else if detector != "fixed" {
 		return fmt.Errorf("-detector %q: want fixed or cascade", detector)
 	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h := serve.New(predict.New(m, meta, 0, predict.HaarFrontalFace), det, serve.Options{MaxBatch: batch, BatchWait: wait, Logger: quiet})
-	defer h.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p := predict.New(m, meta, 0, predict.HaarFrontalFace)
+	h, base, stop, err := start(p, det, serve.Options{MaxBatch: batch, BatchWait: wait})
 	if err != nil {
 		return err
 	}
-	srv := serve.NewServer("", h, 30*time.Second, time.Minute, quiet)
-	go srv.Serve(ln)
-	defer srv.Close()
-	url := "http://" + ln.Addr().String() + "/v1/keypoints"
+	url := base + "/v1/keypoints"
 
-	fmt.Printf("fkd serve on the loopback: %s, detector %s, --batch %d --batch-wait %v, a %d-byte 256x200 PNG of %s a request, %d threads\n\n",
+	fmt.Printf("fkd serve on the loopback: %s, detector %s, --max-batch %d --batch-wait %v, a %d-byte 256x200 PNG of %s a request, %d threads\n\n",
 		m.Spec(), detector, batch, wait, len(photo), what, torch.NumThreads())
 	fmt.Println("| clients | requests | requests/s | p50 latency (ms) | p99 latency (ms) | requests per model run |")
 	fmt.Println("| --- | --- | --- | --- | --- | --- |")
@@ -148,7 +170,23 @@ func run(modelPath, data, detector, levels string, requests int, duration time.D
 		fmt.Printf("| %d | %d | %.1f | %.1f | %.1f | %s |\n", clients, len(lat), float64(len(lat))/elapsed.Seconds(),
 			ms(quantile(lat, 0.5)), ms(quantile(lat, 0.99)), perRun)
 	}
-	return nil
+	stop()
+	return f.run(p, box)
+}
+
+// start serves h on the loopback as fkd serve does, and returns its
+// handler, its URL and what stops it.
+func start(p *predict.Pipeline, det detect.Detector, o serve.Options) (*serve.Handler, string, func(), error) {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	o.Logger = quiet
+	h := serve.New(p, det, o)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", nil, err
+	}
+	srv := serve.NewServer(h, quiet)
+	go srv.Serve(serve.Listener(ln))
+	return h, "http://" + ln.Addr().String(), func() { srv.Close(); h.Close() }, nil
 }
 
 // load runs clients goroutines sending photo until requests are answered

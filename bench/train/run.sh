@@ -13,17 +13,14 @@
 # so that load from other processes counts against none of them in
 # particular. "PyTorch tuned" runs with
 #   GLIBC_TUNABLES=glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=1073741824
-# the thresholds fkd's torch package sets with mallopt when it loads (see
-# bench/torch/run.sh): with glibc's defaults, large activations are
-# mmap'd and unmapped every step and page faults take a share of the time.
-# It also runs with OPENBLAS_NUM_THREADS=1, as fkd runs OpenBLAS (pthreads
-# build) on the calling thread: OpenBLAS's own worker thread otherwise
-# spins in sched_yield after every matrix product, and took 13% of the CPU
-# samples of a cnn3 run on 2 cores, in both programs. And it makes the
-# nets as fkd makes them on the CPU (epoch.py --channels-last
-# --inplace-relu): weights and activations laid out channels last, which
-# LibTorch's CPU convolutions run faster, and each ReLU
-# after a batch norm done in place. "PyTorch" is the nets written the
+# the thresholds fkd's torch package sets with mallopt when it loads. It
+# also runs with OPENBLAS_NUM_THREADS=1, as fkd runs OpenBLAS (pthreads
+# build) on the calling thread, and it makes the nets as fkd makes them on
+# the CPU (epoch.py --channels-last --inplace-relu): weights and
+# activations laid out channels last, and each ReLU after a batch norm
+# done in place. Why fkd sets each of these: docs/architecture.md
+# ("Threads, malloc and BLAS on the CPU"); what they are worth:
+# docs/results/bench.md. "PyTorch" is the nets written the
 # ordinary way, as the target compares; "PyTorch tuned" shows what is
 # left when PyTorch is given every setting fkd makes.
 #
@@ -35,9 +32,7 @@
 # epoch time does not change with GOMP_SPINCOUNT or OMP_WAIT_POLICY). Python's
 # single pool spins 300000 times by default, and on a machine that other
 # processes keep busy its spinning worker takes the CPU the main thread
-# needs: on a loaded 2-core machine that alone made PyTorch's cnn3 epoch
-# 4x slower (5 s against 1.2 s, the same at GOMP_SPINCOUNT=100 or with
-# OMP_WAIT_POLICY=PASSIVE), likely the "0.326" this benchmark once reported.
+# needs (measured in docs/results/bench.md).
 # SPIN= (empty) runs everything with libgomp's defaults.
 #
 # Environment (defaults in brackets): TRAIN [../shared/data/fkd-ytf/training.zip,
@@ -46,8 +41,8 @@
 # (epochs of warm-up, as config.yml), LIMIT [0: every face; else the first
 # LIMIT rows, for both sides], SPIN [100] (GOMP_SPINCOUNT of every process;
 # empty: libgomp's default), THREADS [nproc], PYTHON [/usr/bin/python3].
-# On a loaded 2-core machine the defaults took 11.6 minutes (cnn3 4.7,
-# fpnheat 6.8); LIMIT=N (the first N faces) shortens a run.
+# How long the defaults take: docs/results/bench.md. LIMIT=N (the first N
+# faces) shortens a run.
 #
 # Usage: bench/train/run.sh   (or: make bench)
 set -euo pipefail
@@ -126,7 +121,7 @@ run_impl() {
 	fkd)
 		rm -rf "$tmp/run"
 		"$tmp/fkd" train --config /dev/null --train "$train" --test '' --lookup '' --out "$tmp/run/model.pt" \
-			--model "$model" --epochs "$epochs" --batch "$batch" --lr 0.001 --optimizer adamw --weight-decay 0.0001 \
+			--arch "$model" --epochs "$epochs" --batch "$batch" --lr 0.001 --optimizer adamw --weight-decay 0.0001 \
 			--schedule cosine --warmup "$warmup" --loss mse --holdout 0.1 --threads "$threads" --seed 1 --device cpu \
 			>"$log" 2>&1 || { cat "$log" >&2; return 1; }
 		local params

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"image/png"
 	"io"
+	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -35,6 +37,7 @@ type augmentPreviewOptions struct {
 }
 
 func runAugmentPreview(fs *pflag.FlagSet, args []string) error {
+	start := time.Now()
 	var o augmentPreviewOptions
 	var recipe string
 	fs.StringVar(&o.train, "train", "", "Kaggle training data (training.csv or a zip holding it)")
@@ -77,6 +80,18 @@ func runAugmentPreview(fs *pflag.FlagSet, args []string) error {
 	if err := atomicfile.Check(o.out); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
+	var f files
+	f.input("the training data", o.train)
+	f.output("--out", o.out)
+	if err := f.check(); err != nil {
+		return err
+	}
+	if !o.synth {
+		if err := checkInput("--train", o.train); err != nil {
+			return err
+		}
+	}
+	f.tidy(os.Stderr, start)
 	return o.run(messages(o.out))
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -14,7 +15,7 @@ import (
 func init() {
 	register(&command{name: "baseline", run: runBaseline,
 		summary: "fit the mean or patch-search baseline; score a hold-out part or write a submission",
-		usage:   "mean|patch --train FILE [--holdout FRAC] [--test FILE --lookup FILE --outfile FILE] [flags]"})
+		usage:   "mean|patch --train FILE [--holdout FRAC] [--test FILE --lookup FILE --out FILE] [flags]"})
 }
 
 // baselineOptions holds the flags of "fkd baseline".
@@ -27,9 +28,10 @@ type baselineOptions struct {
 func runBaseline(fs *pflag.FlagSet, args []string) error {
 	o := baselineOptions{env: report.NewEnv(os.Stdout, os.Stderr)}
 	fs.StringVar(&o.Train, "train", "", "Kaggle training data: training.csv or a zip holding it")
-	fs.StringVar(&o.Test, "test", "", "Kaggle test data (test.csv or a zip), for --outfile")
-	fs.StringVar(&o.Lookup, "lookup", "", "IdLookupTable.csv, for --outfile")
-	fs.StringVar(&o.Out, "outfile", "", "write a submission for --test to this file, fitting on all of --train")
+	fs.StringVar(&o.Test, "test", "", "Kaggle test data (test.csv or a zip), for --out")
+	fs.StringVar(&o.Lookup, "lookup", "", "IdLookupTable.csv, for --out")
+	fs.StringVar(&o.Out, "out", "", "write a submission for --test to this file, fitting on all of --train")
+	alias(fs, "outfile", "out")
 	fs.Float64Var(&o.Holdout, "holdout", 0, "score on this fraction of --train held out (e.g. 0.1), fitting on the rest")
 	fs.Int64Var(&o.Seed, "seed", 1, "seed of the hold-out split")
 	fs.IntVar(&o.PatchRadius, "patch-radius", baseline.DefaultPatchRadius, "patch: half the side of the square patches")
@@ -61,11 +63,11 @@ func (o *baselineOptions) check() error {
 	case o.Holdout < 0 || o.Holdout >= 1:
 		return usagef("--holdout %v is outside [0, 1)", o.Holdout)
 	case o.Out == "" && o.Holdout == 0:
-		return usagef("nothing to do: give --holdout, or --outfile with --test and --lookup")
+		return usagef("nothing to do: give --holdout, or --out with --test and --lookup")
 	case o.Out == "" && (o.Test != "" || o.Lookup != ""):
-		return usagef("--test and --lookup need --outfile")
+		return usagef("--test and --lookup need --out")
 	case o.Out != "" && (o.Test == "" || o.Lookup == ""):
-		return usagef("--outfile needs --test and --lookup")
+		return usagef("--out needs --test and --lookup")
 	case o.Kind == "mean" && len(o.patchFlagsSet) > 0:
 		return usagef("--%s applies to the patch baseline only", o.patchFlagsSet[0])
 	case o.PatchRadius < 1:
@@ -77,10 +79,20 @@ func (o *baselineOptions) check() error {
 }
 
 func (o *baselineOptions) run() error {
+	start := time.Now()
+	var f files
 	if o.Out != "" {
 		if err := atomicfile.Check(o.Out); err != nil {
-			return fmt.Errorf("--outfile: %w", err)
+			return fmt.Errorf("--out: %w", err)
 		}
+		f.input("the training data", o.Train)
+		f.input("the test data", o.Test)
+		f.input("the lookup table", o.Lookup)
+		f.output("--out", o.Out)
+		if err := f.check(); err != nil {
+			return err
+		}
+		f.tidy(o.env.Stderr, start)
 	}
 	return o.env.RunBaseline(o.Baseline)
 }

@@ -5,8 +5,10 @@ import (
 	"context"
 	"image/png"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,7 +27,7 @@ import (
 // models on trainPath, writing to out.
 func tinyCompareArgs(trainPath, out string) []string {
 	return []string{
-		"--models", "cnn3:width=4,tinyresnet:width=4,dropout=0", "--epochs", "2", "--batch", "16",
+		"--archs", "cnn3:width=4,tinyresnet:width=4,dropout=0", "--epochs", "2", "--batch", "16",
 		"--holdout", "0.2", "--device", "cpu", "--threads", "2", "--train", trainPath, "--out", out,
 	}
 }
@@ -73,7 +75,8 @@ func tableRow(t *testing.T, dir, label string) []string {
 	}
 	for _, line := range strings.Split(string(md), "\n") {
 		cells := strings.Split(strings.Trim(line, "| "), " | ")
-		if len(cells) == len(report.Columns) && cells[0] == label {
+		// The ensemble's row goes on with its weights: "ensemble of 2: ...".
+		if len(cells) == len(report.Columns) && (cells[0] == label || strings.HasPrefix(cells[0], label+": ")) {
 			return cells
 		}
 	}
@@ -145,6 +148,24 @@ func TestCompareTrainsReportsAndReuses(t *testing.T) {
 			t.Errorf("index.html lacks %s", want)
 		}
 	}
+	// results.json holds the table's figures and the ensemble's weights.
+	rf, err := os.Open(filepath.Join(out, report.ResultsName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := report.ReadResults(rf)
+	rf.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := res.Ensemble; e == nil || len(e.Members) != 2 || math.Abs(e.Members[0].Weight+e.Members[1].Weight-1) > 1e-9 {
+		t.Errorf("results.json's ensemble: %+v", res.Ensemble)
+	}
+	for _, row := range res.Rows() {
+		if got := tableRow(t, out, row[0]); !slices.Equal(got, row) {
+			t.Errorf("README.md's row %q, results.json's %q", got, row)
+		}
+	}
 	if !strings.Contains(log, "models 2/2 done") {
 		t.Errorf("no progress line saying both models are done:\n%s", log)
 	}
@@ -188,7 +209,9 @@ func TestCompareTrainsReportsAndReuses(t *testing.T) {
 		}
 	}
 	mdAfter, _ := os.ReadFile(filepath.Join(out, "README.md"))
-	if !bytes.Equal(mdBefore, mdAfter) {
+	// The same but for the command line it records ("Made by fkd ...").
+	madeBy := regexp.MustCompile("(?m)^Made by fkd.*$")
+	if !bytes.Equal(madeBy.ReplaceAll(mdBefore, nil), madeBy.ReplaceAll(mdAfter, nil)) {
 		t.Errorf("the report changed on reuse:\n%s\nthen\n%s", mdBefore, mdAfter)
 	}
 
@@ -249,9 +272,9 @@ func TestCompareUsage(t *testing.T) {
 	}{
 		{"argument", []string{"cnn3"}, "unexpected arguments"},
 		{"no hold-out", []string{"--holdout", "0"}, "needs hold-out faces"},
-		{"bad spec", []string{"--models", "cnn3,,fpn"}, "empty model spec"},
-		{"option first", []string{"--models", "width=4,cnn3"}, "before any model"},
-		{"twice", []string{"--models", "cnn3,fpn,cnn3"}, "given twice"},
+		{"bad spec", []string{"--archs", "cnn3,,fpn"}, "empty model spec"},
+		{"option first", []string{"--archs", "width=4,cnn3"}, "before any model"},
+		{"twice", []string{"--archs", "cnn3,fpn,cnn3"}, "given twice"},
 		{"bad loss", []string{"--loss", "l1"}, "--loss"},
 		{"bad epochs", []string{"--epochs", "0"}, "epochs 0"},
 		{"no such GPU", []string{"--devices", "cpu,cuda:64"}, `--devices: device "cuda:64"`},
@@ -307,7 +330,7 @@ func TestCompareDevicesAndShards(t *testing.T) {
 	tmp := t.TempDir()
 	args := func(out string, more ...string) []string {
 		return append([]string{
-			"--models", "cnn3:width=4,cnn3:width=6", "--epochs", "2", "--batch", "16",
+			"--archs", "cnn3:width=4,cnn3:width=6", "--epochs", "2", "--batch", "16",
 			"--holdout", "0.2", "--train", trainPath, "--out", out,
 		}, more...)
 	}
@@ -345,7 +368,7 @@ func TestCompareDevicesAndShards(t *testing.T) {
 
 	// A shard with other models in the same folder is refused.
 	var o compareOptions
-	if err := o.setup(pflag.NewFlagSet("compare", pflag.ContinueOnError), args(sharded, "--shard", "1/2", "--models", "cnn3:width=5")); err != nil {
+	if err := o.setup(pflag.NewFlagSet("compare", pflag.ContinueOnError), args(sharded, "--shard", "1/2", "--archs", "cnn3:width=5")); err != nil {
 		t.Fatal(err)
 	}
 	if err := o.cmp.Run(context.Background(), &report.Env{Stdout: io.Discard, Stderr: io.Discard}); err == nil || !strings.Contains(err.Error(), "lists another comparison") {

@@ -1,9 +1,16 @@
 package main
 
 import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+
 	"github.com/spf13/pflag"
 
-	"github.com/fkd-project/fkd/internal/flagconfig"
+	"github.com/fkd-project/fkd/cmd/fkd/internal/flagconfig"
 )
 
 // config.yml holds defaults for the commands' flags (see package
@@ -27,12 +34,152 @@ var configSchema = flagconfig.Schema{
 // markPaths records that the named flags of fs take file paths.
 func markPaths(fs *pflag.FlagSet, names ...string) { flagconfig.MarkPaths(fs, names...) }
 
+// configOutput is where commands say which config file they read.
+var configOutput io.Writer = os.Stderr
+
+// configNote is the line that says which config file the command read,
+// or that it read none; configRead says whether it read one. A command
+// prints it when its work starts (flushConfigNote), so that a command
+// refused at the start says one line, its error: every command when it
+// read a file, and fkd train and fkd compare, whose settings come most
+// from the file, also when it read none.
+var (
+	configNote string
+	configRead bool
+)
+
+// noteConfig sets configNote.
+func noteConfig(read bool, format string, args ...any) {
+	configNote, configRead = fmt.Sprintf(format, args...), read
+}
+
+// flushConfigNote prints configNote, once: always with evenNone, else
+// only when a config file was read.
+func flushConfigNote(evenNone bool) {
+	if configNote != "" && (configRead || evenNone) {
+		fmt.Fprintln(configOutput, configNote)
+	}
+	configNote = ""
+}
+
+// errConfigPrinted ends a command run with --print-config: the settings
+// are printed, nothing else is done, and the exit status is 0.
+var errConfigPrinted = errors.New("settings printed")
+
+// extraConfigSections names, for a command, the sections of another
+// command whose flags it shares: fkd compare trains its models with the
+// train section's training settings (and its own compare section on top),
+// so that it trains each model exactly as fkd train would.
+var extraConfigSections = map[string]func() []string{
+	"compare": trainingFlagNames,
+}
+
 // applyConfig sets the flags of fs that the command line left alone from
 // the file at configPath: the data section's keys renamed by dataFlags
-// (data key → flag name), then the command's section. explicit says
-// whether the user named the file, which must then exist.
+// (data key → flag name), then the sections of extraConfigSections, then
+// the command's own section; a later one wins, and the command line wins
+// over all. explicit says whether the user named the file, which must
+// then exist; --no-config reads none. It says on configOutput which file
+// it read, or that it read none, and with --print-config prints the
+// settings in effect with where each came from, and returns
+// errConfigPrinted.
 func applyConfig(fs *pflag.FlagSet, command, configPath string, explicit bool, dataFlags map[string]string) error {
-	return configSchema.Apply(fs, command, configPath, explicit, dataFlags)
+	if noConfig, _ := fs.GetBool("no-config"); noConfig {
+		if explicit {
+			return usagef("--config and --no-config contradict each other")
+		}
+		noteConfig(false, "config: none (--no-config)")
+		return printConfig(fs, nil)
+	}
+	file, err := configSchema.Read(configPath)
+	if err != nil {
+		if !explicit && errors.Is(err, os.ErrNotExist) {
+			noteConfig(false, "config: none (no %s in %s; --config FILE names one)", configPath, workingDir())
+			return printConfig(fs, nil)
+		}
+		return err
+	}
+	if dataFlags == nil {
+		dataFlags = map[string]string{} // no data key applies
+	}
+	layers := []flagconfig.Layer{{Section: configSchema.Shared, Keys: dataFlags}}
+	if extra := extraConfigSections[command]; extra != nil {
+		keys := map[string]string{}
+		for _, name := range extra() {
+			keys[name] = name
+		}
+		layers = append(layers, flagconfig.Layer{Section: "train", Keys: keys})
+	}
+	layers = append(layers, flagconfig.Layer{Section: command})
+	sources, err := file.ApplyLayers(fs, command, layers...)
+	if err != nil {
+		return err
+	}
+	abs, err := filepath.Abs(configPath)
+	if err != nil {
+		abs = configPath
+	}
+	noteConfig(true, "config: %s (%d settings from it)", abs, len(sources))
+	return printConfig(fs, sources)
+}
+
+// configFileUsed returns the config file the flags of fs name, absolute,
+// or "" when none is read (--no-config, or no file at the default path).
+func configFileUsed(fs *pflag.FlagSet) string {
+	if noConfig, _ := fs.GetBool("no-config"); noConfig {
+		return ""
+	}
+	path, err := fs.GetString("config")
+	if err != nil || path == "" {
+		return ""
+	}
+	if _, err := os.Stat(path); err != nil {
+		return ""
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
+}
+
+func workingDir() string {
+	if wd, err := os.Getwd(); err == nil {
+		return wd
+	}
+	return "the working directory"
+}
+
+// printConfig, with --print-config, prints every setting of fs in effect
+// and where it came from: the command line, the config file (sources),
+// or the built-in default; then returns errConfigPrinted.
+func printConfig(fs *pflag.FlagSet, sources flagconfig.Sources) error {
+	if p, _ := fs.GetBool("print-config"); !p {
+		return nil
+	}
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "setting\tvalue\tfrom")
+	fs.VisitAll(func(f *pflag.Flag) {
+		switch f.Name {
+		case "config", "no-config", "print-config", "help":
+			return
+		}
+		if f.Hidden {
+			return
+		}
+		from := "default"
+		switch src, ok := sources[f.Name]; {
+		case ok:
+			from = src
+		case f.Changed:
+			from = "command line"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\n", f.Name, f.Value.String(), from)
+	})
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	flushConfigNote(true)
+	return errConfigPrinted
 }
 
 // commandLineFlags returns the names of the flags the command line set.
@@ -43,9 +190,12 @@ func commandLineFlags(fs *pflag.FlagSet) map[string]bool {
 	return set
 }
 
-// addConfigFlag registers --config on fs.
+// addConfigFlag registers --config, --no-config and --print-config on
+// fs.
 func addConfigFlag(fs *pflag.FlagSet) *string {
-	p := fs.String("config", defaultConfigFile, "YAML file of defaults for the flags (a missing "+defaultConfigFile+" is fine)")
+	p := fs.String("config", defaultConfigFile, "YAML file of defaults for the flags (a missing "+defaultConfigFile+" in the working directory is fine)")
+	fs.Bool("no-config", false, "read no config file: built-in defaults and the command line only")
+	fs.Bool("print-config", false, "print every setting in effect and where it came from (default, config file and line, command line), then stop")
 	markPaths(fs, "config")
 	return p
 }

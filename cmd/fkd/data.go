@@ -11,13 +11,13 @@ import (
 func init() {
 	register(&command{name: "data", run: runData,
 		summary: "check a Kaggle training or test file: rows, keypoint counts, value ranges, bad rows",
-		usage:   "check FILE [--skip-bad] [--test] [--cache]"})
+		usage:   "check FILE [--skip-bad] [--as-test] [--cache]"})
 }
 
 func runData(fs *pflag.FlagSet, args []string) error {
 	var o check.Options
 	fs.BoolVar(&o.SkipBad, "skip-bad", false, "skip rows that fail validation and list them, instead of stopping at the first")
-	fs.BoolVar(&o.Test, "test", false, "read FILE as test data (ImageId,Image); by default the header decides: ImageId and no keypoint column is test data")
+	fs.BoolVar(&o.Test, "as-test", false, "read FILE as test data (ImageId,Image); by default the header decides: ImageId and no keypoint column is test data")
 	fs.BoolVar(&o.Cache, "cache", false, "use the binary cache of parsed files")
 	if err := parse(fs, args); err != nil {
 		return err

@@ -16,7 +16,7 @@ func TestEnsembleCommand(t *testing.T) {
 	for _, width := range []string{"4", "6"} {
 		out := filepath.Join(dir, "w"+width, "model.pt")
 		args := tinyTrainArgs(trainPath, test, lookup, out)
-		args = append(args, "--model", "cnn3:width="+width, "--holdout", "0.3")
+		args = append(args, "--arch", "cnn3:width="+width, "--holdout", "0.3")
 		var stdout, stderr bytes.Buffer
 		if status := run(append([]string{"train"}, args...), &stdout, &stderr); status != 0 {
 			t.Fatalf("train: status %d: %s", status, stderr.String())
@@ -26,7 +26,7 @@ func TestEnsembleCommand(t *testing.T) {
 	ens := filepath.Join(dir, "ensemble.json")
 	var stdout, stderr bytes.Buffer
 	table := captureStdout(t, func() {
-		if status := run([]string{"ensemble", "--models", strings.Join(paths, ","), "--data", trainPath,
+		if status := run([]string{"ensemble", "--models", strings.Join(paths, ","), "--train", trainPath,
 			"--tta", "flip", "--out", ens, "--device", "cpu"}, &stdout, &stderr); status != 0 {
 			t.Fatalf("ensemble: status %d: %s", status, stderr.String())
 		}
@@ -42,7 +42,7 @@ func TestEnsembleCommand(t *testing.T) {
 	// The file and a plain list both work wherever a model goes.
 	for _, model := range []string{ens, strings.Join(paths, ",")} {
 		evaluation := captureStdout(t, func() {
-			if status := run([]string{"evaluate", "--model", model, "--data", trainPath, "--device", "cpu"}, &stdout, &stderr); status != 0 {
+			if status := run([]string{"evaluate", "--model", model, "--train", trainPath, "--device", "cpu"}, &stdout, &stderr); status != 0 {
 				t.Fatalf("evaluate --model %s: status %d: %s", model, status, stderr.String())
 			}
 		})
@@ -50,7 +50,7 @@ func TestEnsembleCommand(t *testing.T) {
 			t.Errorf("evaluate --model %s:\n%s", model, evaluation)
 		}
 		sub := filepath.Join(dir, "sub.csv")
-		if status := run([]string{"submit", "--model", model, "--test", test, "--lookup", lookup, "--outfile", sub, "--device", "cpu"}, &stdout, &stderr); status != 0 {
+		if status := run([]string{"submit", "--model", model, "--test", test, "--lookup", lookup, "--out", sub, "--device", "cpu"}, &stdout, &stderr); status != 0 {
 			t.Fatalf("submit --model %s: status %d: %s", model, status, stderr.String())
 		}
 		if got, err := os.ReadFile(sub); err != nil || strings.Count(string(got), "\n") != rows+1 {
@@ -65,7 +65,7 @@ func TestEnsembleCommand(t *testing.T) {
 		t.Fatalf("train: status %d: %s", status, stderr.String())
 	}
 	stderr.Reset()
-	status := run([]string{"ensemble", "--models", paths[0] + "," + other, "--data", trainPath, "--out", ens, "--device", "cpu"}, &stdout, &stderr)
+	status := run([]string{"ensemble", "--models", paths[0] + "," + other, "--train", trainPath, "--out", ens, "--device", "cpu"}, &stdout, &stderr)
 	if status == 0 || !strings.Contains(stderr.String(), "share one hold-out split") || strings.Count(stderr.String(), "\n") != 1 {
 		t.Errorf("mixed splits: status %d, stderr %q", status, stderr.String())
 	}

@@ -12,7 +12,7 @@ import (
 func init() {
 	register(&command{name: "evaluate", run: runEvaluate,
 		summary: "score a trained model on training data: RMSE overall and per keypoint",
-		usage:   "--model FILE [--data FILE] [--holdout FRAC --seed N] [--drop-outliers] [--tta flip]"})
+		usage:   "--model FILE [--train FILE] [--holdout FRAC --seed N] [--drop-outliers] [--tta flip]"})
 }
 
 // evaluateOptions holds the flags of "fkd evaluate".
@@ -24,11 +24,11 @@ type evaluateOptions struct {
 }
 
 // evaluateDataFlags maps the config file's data keys to flags of "fkd evaluate".
-var evaluateDataFlags = map[string]string{"train": "data"}
+var evaluateDataFlags = map[string]string{"train": "train"}
 
 func evaluateFlags(fs *pflag.FlagSet, o *evaluateOptions) {
 	fs.StringVar(&o.model, "model", "output/model.pt", "the model, as fkd train saved it")
-	fs.StringVar(&o.data, "data", "data/training.csv", "faces with keypoints: training.csv or a zip holding it")
+	fs.StringVar(&o.data, "train", "data/training.csv", "faces with keypoints: training.csv or a zip holding it")
 	fs.Float64Var(&o.Holdout, "holdout", 0, "score the hold-out part of this fraction of the faces; 0: all of them (default: the model's own hold-out part)")
 	fs.Int64Var(&o.Seed, "seed", 1, "seed of the hold-out split (default: the model's own)")
 	fs.BoolVar(&o.DropOutliers, "drop-outliers", false, "leave out the faces whose keypoints look mislabelled (see fkd data check), also when the model's run kept them")
@@ -36,7 +36,8 @@ func evaluateFlags(fs *pflag.FlagSet, o *evaluateOptions) {
 	fs.StringVar(&o.device, "device", "auto", "auto, cpu, cuda or cuda:N")
 	fs.IntVar(&o.threads, "threads", 0, "LibTorch CPU threads (0: one per core)")
 	o.configPath = addConfigFlag(fs)
-	markPaths(fs, "model", "data")
+	markPaths(fs, "model", "train")
+	alias(fs, "data", "train")
 }
 
 func runEvaluate(fs *pflag.FlagSet, args []string) error {
@@ -63,6 +64,9 @@ func runEvaluate(fs *pflag.FlagSet, args []string) error {
 	}
 	dev, err := torch.ParseDevice(o.device)
 	if err != nil {
+		return err
+	}
+	if err := checkInput("--train", o.data); err != nil {
 		return err
 	}
 	torch.SetNumThreads(o.threads)

@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/fkd-project/fkd/internal/atomicfile"
+	"github.com/fkd-project/fkd/internal/suggest"
 )
 
 // command is one fkd sub-command. Each lives in its own file and registers
@@ -29,6 +30,10 @@ type command struct {
 	name    string // as typed: "train", "baseline", "data"
 	summary string // one line for "fkd help"
 	usage   string // argument synopsis after the name, e.g. "mean|patch [flags]"
+	// examples end the command's --help, each command after a comment
+	// line ("# ..."); commandExamples holds them for the commands that
+	// leave this empty.
+	examples string
 	// run parses args (everything after the command name) with fs and does
 	// the work. Output goes to stdout; errors are returned, never printed.
 	run func(fs *pflag.FlagSet, args []string) error
@@ -72,9 +77,18 @@ func run(args []string, stdout, stderr io.Writer) (status int) {
 		}
 		return 0
 	}
+	if args[0] == completeCommand {
+		complete(stdout, args[1:])
+		return 0
+	}
+	if args[0] == "--version" || args[0] == "-v" {
+		fmt.Fprintf(stdout, "fkd %s\n", version)
+		return 0
+	}
 	c, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(stderr, "fkd: unknown command %q (run \"fkd help\" for the list)\n", args[0])
+		fmt.Fprintf(stderr, "fkd: unknown command %q%s (run \"fkd help\" for the list)\n",
+			args[0], suggest.DidYouMean(args[0], slices.Sorted(maps.Keys(commands))))
 		return 2
 	}
 	return runCommand(c, args[1:], stdout, stderr)
@@ -93,12 +107,20 @@ func runCommand(c *command, args []string, stdout, stderr io.Writer) (status int
 	fs.SetOutput(io.Discard) // errors come back from parse and are printed once, below
 	fs.SortFlags = false
 	fs.Usage = func() {}
+	configNote = ""
+	configOutput, deprecationOutput = stderr, stderr
 	err := c.run(fs, args)
 	switch {
 	case err == nil:
+		flushConfigNote(false)
+		return 0
+	case errors.Is(err, errConfigPrinted):
 		return 0
 	case errors.Is(err, pflag.ErrHelp):
 		fmt.Fprintf(stdout, "Usage: fkd %s %s\n\n%s\n\nFlags:\n%s", c.name, c.usage, c.summary, fs.FlagUsages())
+		if ex := examplesOf(c); ex != "" {
+			fmt.Fprintf(stdout, "\nExamples:\n%s\n", indent(strings.TrimSpace(ex), "  "))
+		}
 		return 0
 	}
 	var ue usageError
@@ -116,7 +138,16 @@ func printHelp(w io.Writer) {
 	for _, n := range slices.Sorted(maps.Keys(commands)) {
 		fmt.Fprintf(w, "  %-16s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nRun \"fkd <command> --help\" for a command's flags.")
+	fmt.Fprintln(w, "\nRun \"fkd <command> --help\" for a command's flags and examples,")
+	fmt.Fprintln(w, "\"fkd --version\" for the version, \"fkd completion bash|zsh|fish\" for shell completion.")
+}
+
+// examplesOf returns the examples of c's --help.
+func examplesOf(c *command) string {
+	if c.examples != "" {
+		return c.examples
+	}
+	return commandExamples[c.name]
 }
 
 // parse parses args with fs and turns a flag error into a usage error.
@@ -125,9 +156,9 @@ func parse(fs *pflag.FlagSet, args []string) error {
 		if errors.Is(err, pflag.ErrHelp) {
 			return err
 		}
-		return usageError{strings.TrimSpace(err.Error())}
+		return usageError{strings.TrimSpace(err.Error()) + flagSuggestion(fs, err)}
 	}
-	return nil
+	return checkAliases(fs)
 }
 
 // messages is where a command reports what it wrote: standard output,

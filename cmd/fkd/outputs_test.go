@@ -39,12 +39,12 @@ func TestOutputsCheckedBeforeWork(t *testing.T) {
 		{"train --out a directory", trainArgs("--out", "existing"), []string{"--out", "existing", "is a directory"}, false},
 		{"train --out under a file", trainArgs("--out", "file/run/model.pt"), []string{"--out", "file is not a directory"}, false},
 		{"train --checkpoint a directory", trainArgs("--out", "run/model.pt", "--checkpoint", "existing"), []string{"--checkpoint", "is a directory"}, false},
-		{"train --outfile a directory", trainArgs("--out", "run/model.pt", "--outfile", "existing"), []string{"--outfile", "is a directory"}, false},
+		{"train --submission a directory", trainArgs("--out", "run/model.pt", "--submission", "existing"), []string{"--submission", "is a directory"}, false},
 		{"train --out -", trainArgs("--out", "-"), []string{"needs a file"}, false},
 		{"train in a read-only folder", trainArgs("--out", "ro/model.pt"), []string{"--out", "permission denied"}, true},
-		{"submit --outfile a directory", []string{"submit", "--model", "none.pt", "--outfile", "existing"}, []string{"--outfile", "is a directory"}, false},
-		{"compare --out a file", []string{"compare", "--train", missing, "--models", "cnn3", "--out", "file"}, []string{"report folder file", "not a directory"}, false},
-		{"baseline --outfile a directory", []string{"baseline", "mean", "--train", missing, "--test", test, "--lookup", lookup, "--outfile", "existing"}, []string{"--outfile", "is a directory"}, false},
+		{"submit --out a directory", []string{"submit", "--model", "none.pt", "--out", "existing"}, []string{"--out", "is a directory"}, false},
+		{"compare --out a file", []string{"compare", "--train", missing, "--archs", "cnn3", "--out", "file"}, []string{"report folder file", "not a directory"}, false},
+		{"baseline --out a directory", []string{"baseline", "mean", "--train", missing, "--test", test, "--lookup", lookup, "--out", "existing"}, []string{"--out", "is a directory"}, false},
 		{"augment-preview --out a directory", []string{"augment-preview", "--train", missing, "--out", "existing"}, []string{"--out", "is a directory"}, false},
 	}
 	for _, tt := range tests {
@@ -133,7 +133,7 @@ func TestSubmitToStdout(t *testing.T) {
 	devNull, _ := os.Open(os.DevNull)
 	os.Stderr = devNull
 	status, msg := runQuiet("submit", "--model", filepath.Join(dir, "model.pt"), "--test", test, "--lookup", lookup,
-		"--outfile", "-", "--device", "cpu", "--threads", "2")
+		"--out", "-", "--device", "cpu", "--threads", "2")
 	os.Stdout, os.Stderr = saved, savedErr
 	devNull.Close()
 	if status != 0 {
@@ -176,7 +176,7 @@ func TestSubmitNamesMissingImageIDs(t *testing.T) {
 	saved := os.Stderr
 	os.Stderr = ef
 	status, _ := runQuiet("submit", "--model", filepath.Join(dir, "model.pt"), "--test", test, "--lookup", lookup,
-		"--outfile", filepath.Join(t.TempDir(), "s.csv"), "--device", "cpu", "--threads", "2")
+		"--out", filepath.Join(t.TempDir(), "s.csv"), "--device", "cpu", "--threads", "2")
 	os.Stderr = saved
 	ef.Close()
 	b, err := os.ReadFile(errPath)

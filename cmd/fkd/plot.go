@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -20,6 +21,7 @@ func init() {
 }
 
 func runPlot(fs *pflag.FlagSet, args []string) error {
+	start := time.Now()
 	var out, data, device string
 	var width, height, faces, threads int
 	fs.StringVar(&out, "out", "", "the PNG to write (default: curves.png or landmarks.png in the run's directory)")
@@ -60,6 +62,23 @@ func runPlot(fs *pflag.FlagSet, args []string) error {
 	if err := atomicfile.Check(out); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
+	var f files
+	f.input("the run's model", model)
+	f.input("the run's history", histPath)
+	if chart == "landmarks" {
+		f.input("the training data", data)
+	}
+	f.config(*configPath)
+	f.output("--out", out)
+	if err := f.check(); err != nil {
+		return err
+	}
+	if chart == "landmarks" {
+		if err := checkInput("--train", data); err != nil {
+			return err
+		}
+	}
+	f.tidy(os.Stderr, start)
 	if chart == "curves" {
 		hist, err := report.Curves(histPath, out, w, h)
 		if err != nil {

@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -16,8 +18,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/fkd-project/fkd/dataset"
 	"github.com/fkd-project/fkd/dataset/synth"
@@ -50,9 +54,10 @@ func TestPredictUsage(t *testing.T) {
 		{"bad tta", []string{"predict", "--tta", "mirror", "a.png"}, "--tta"},
 		{"suffix with a directory", []string{"predict", "--overlay-suffix", "x/y.png", "a.png"}, "--overlay-suffix"},
 		{"no frames", []string{"predict", "--every", "0", "a.mp4"}, "--every 0"},
-		{"bad detector", []string{"predict", "--detector", "dlib", "a.png"}, `--detector "dlib"`},
-		{"no min face", []string{"predict", "--min-face", "0", "a.png"}, "--min-face 0"},
-		{"serve bad batch", []string{"serve", "--batch", "0"}, "--batch"},
+		{"bad detector", []string{"predict", "--detector", "haar", "a.png"}, `--detector "haar"`},
+		{"misspelt detector", []string{"predict", "--detector", "dlb", "a.png"}, `(did you mean dlib?)`},
+		{"negative min face", []string{"predict", "--min-face", "-1", "a.png"}, "--min-face -1"},
+		{"serve bad batch", []string{"serve", "--max-batch", "0"}, "--max-batch"},
 		{"serve bad detector", []string{"serve", "--detector", "x"}, "--detector"},
 		{"submit bad tta", []string{"submit", "--tta", "rotate"}, "--tta"},
 		{"evaluate bad tta", []string{"evaluate", "--tta", "rotate"}, "--tta"},
@@ -75,22 +80,86 @@ func centroidPipeline() *predict.Pipeline {
 		Box: predict.HaarFrontalFace}
 }
 
-// predictWith runs predict with centroidModel on paths and returns its
-// records (read back from its JSON) and its log.
-func predictWith(t *testing.T, o predictOptions, paths ...string) ([]predict.Record, string, error) {
+// predictWith runs predict with centroidModel on paths and returns the
+// faces of its records (read back from its JSON) and its log.
+func predictWith(t *testing.T, o predictOptions, paths ...string) ([]faceRecord, string, error) {
 	t.Helper()
-	o.pipe, o.format, o.out, o.every = centroidPipeline(), "json", filepath.Join(t.TempDir(), "out.json"), max(o.every, 1)
-	o.ttaName = cmpOr(o.ttaName, "none")
-	o.detector, o.maxMegapixels, o.minFace = cmpOr(o.detector, "whole"), 50, 24
+	records, log, err := predictRecords(t, o, paths...)
+	return facesOf(records), log, err
+}
+
+// predictRecords runs predict with centroidModel on paths and returns its
+// records, read back from its JSON (or JSON lines with --format jsonl),
+// and its log.
+func predictRecords(t *testing.T, o predictOptions, paths ...string) ([]predict.Record, string, error) {
+	t.Helper()
+	o = withDefaults(t, o)
 	var log bytes.Buffer
 	err := o.run(paths, &log)
 	var records []predict.Record
 	if data, rerr := os.ReadFile(o.out); rerr == nil {
-		if jerr := json.Unmarshal(data, &records); jerr != nil {
-			t.Fatalf("%s: %v", data, jerr)
-		}
+		records = decodeRecords(t, o.format, data)
 	}
 	return records, log.String(), err
+}
+
+// withDefaults returns o with centroidModel, --format json, an --out in
+// a temporary folder and the defaults of the flags not set.
+func withDefaults(t *testing.T, o predictOptions) predictOptions {
+	o.pipe, o.every = cmp.Or(o.pipe, centroidPipeline()), max(o.every, 1)
+	o.format = cmpOr(o.format, "json")
+	if o.out == "" {
+		o.out = filepath.Join(t.TempDir(), "out."+o.format)
+	}
+	if o.videoSuffix == "" {
+		o.videoSuffix = defaultVideoSuffix
+	}
+	if o.configPath == nil {
+		o.configPath = new(string)
+	}
+	o.ttaName = cmpOr(o.ttaName, "none")
+	o.detector, o.maxMegapixels, o.minFace = cmpOr(o.detector, "whole"), cmp.Or(o.maxMegapixels, 50), 24
+	return o
+}
+
+// decodeRecords reads predict's JSON or JSON lines.
+func decodeRecords(t *testing.T, format string, data []byte) []predict.Record {
+	t.Helper()
+	var records []predict.Record
+	if format == "jsonl" {
+		for line := range strings.Lines(string(data)) {
+			var r predict.Record
+			if err := json.Unmarshal([]byte(line), &r); err != nil {
+				t.Fatalf("line %q: %v", line, err)
+			}
+			records = append(records, r)
+		}
+		return records
+	}
+	if err := json.Unmarshal(data, &records); err != nil {
+		t.Fatalf("%s: %v", data, err)
+	}
+	return records
+}
+
+// faceRecord is one face of a record, with its photo's or frame's
+// fields.
+type faceRecord struct {
+	Source        string
+	Frame         *int
+	Width, Height int
+	predict.Face
+}
+
+// facesOf returns the faces of the records, in order.
+func facesOf(records []predict.Record) []faceRecord {
+	var out []faceRecord
+	for _, r := range records {
+		for _, f := range r.Faces {
+			out = append(out, faceRecord{r.Source, r.Frame, r.Width, r.Height, f})
+		}
+	}
+	return out
 }
 
 func cmpOr(s, def string) string {
@@ -185,13 +254,16 @@ func readPredictCSV(t *testing.T, path string) map[string][][]float64 {
 		t.Fatal(err)
 	}
 	names := dataset.CoordNames()
-	if len(rows) == 0 || strings.Join(rows[0], ",") != "source,frame,box_x,box_y,box_w,box_h,score,"+strings.Join(names[:], ",") {
+	if len(rows) == 0 || !strings.HasPrefix(strings.Join(rows[0], ","), "source,frame,box_x,box_y,box_w,box_h,score,"+strings.Join(names[:], ",")+",left_eye_center_confidence,") {
 		t.Fatalf("header %q", rows[0])
 	}
 	out := map[string][][]float64{}
 	for _, row := range rows[1:] {
+		if row[len(row)-2] != predict.StatusFaces {
+			continue
+		}
 		var c []float64
-		for _, s := range slices.Concat(row[2:6], row[7:]) {
+		for _, s := range slices.Concat(row[2:6], row[7:7+dataset.NumCoords]) {
 			v, err := strconv.ParseFloat(s, 64)
 			if err != nil {
 				t.Fatal(err)
@@ -352,10 +424,7 @@ func TestPredictCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var results []predict.Record
-	if err := json.Unmarshal(data, &results); err != nil {
-		t.Fatal(err)
-	}
+	results := facesOf(decodeRecords(t, "json", data))
 	if len(results) != 1 || results[0].Source != bigPath || results[0].Box != [4]int{31, 7, 192, 192} || results[0].Crop != results[0].Box ||
 		results[0].Width != 250 || results[0].Height != 210 || len(results[0].Keypoints) != dataset.NumKeypoints ||
 		results[0].Keypoints[10].Name != "nose_tip" || strings.Contains(string(data), `"score"`) {
@@ -584,10 +653,6 @@ func TestPredictRefusesBeforeWork(t *testing.T) {
 	if err := os.WriteFile(huge, pngHeader(60000, 60000), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	wide := filepath.Join(dir, "wide.png")
-	if err := os.WriteFile(wide, pngHeader(3000, 2000), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	small := savePhoto(t, dir, "small.png", blobPhoto(250, 210, image.Rect(10, 10, 20, 20)))
 	os.Mkdir(filepath.Join(dir, "x"), 0o755)
 	savePhoto(t, filepath.Join(dir, "x"), "small.png", blobPhoto(25, 21, image.Rect(1, 1, 2, 2)))
@@ -598,14 +663,12 @@ func TestPredictRefusesBeforeWork(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{"60000x60000 PNG", []string{huge},
-			[]string{"huge.png: 60000x60000 pixels is 3600 megapixels, more than the limit of 50 (--max-megapixels 3600 would allow it)"}},
-		{"lower limit", []string{"--max-megapixels", "5", small, wide},
-			[]string{"wide.png: 3000x2000 pixels is 6 megapixels, more than the limit of 5 (--max-megapixels 6 would allow it)"}},
 		{"crop past the photo", []string{"--crop", "200,0,100,100", small},
 			[]string{"small.png: --crop 200,0,100,100 reaches past the photo, which is 250x210 pixels"}},
 		{"huge crop", []string{"--crop", "2000000000,2000000000,100000000,100000000", small},
 			[]string{"--crop 2000000000,2000000000,100000000,100000000 reaches past the photo"}},
+		{"crop past a photo after one too large", []string{"--crop", "200,0,100,100", huge, small},
+			[]string{"small.png: --crop 200,0,100,100 reaches past the photo"}},
 		{"out is a directory", []string{"--out", dir, small}, []string{dir + ": it is a directory"}},
 		{"overlay is a file", []string{"--overlay", notDir, small}, []string{"--overlay " + notDir + " is not a directory"}},
 		{"overlays of one name", []string{"--overlay", dir, small, filepath.Join(dir, "x", "small.png")},
@@ -644,8 +707,8 @@ func TestPredictPhotoChecks(t *testing.T) {
 		crop  string
 		warn  string // of a tiny face, or a skipped photo
 	}{
-		// Named, it would be refused before any work (TestPredictRefusesBeforeWork).
-		{"huge in a folder", "folder", 0, 0, "", "warning: skipped read photo " + filepath.Join(folder, "huge.png") + ": 60000x60000 pixels is 3600 megapixels, more than the limit of 50\n"},
+		// Named, it is skipped alike (TestPredictBadPhotoNamedOrFound).
+		{"huge in a folder", "folder", 0, 0, "", "warning: skipped read photo " + filepath.Join(folder, "huge.png") + ": 60000x60000 pixels is 3600 megapixels, more than the limit of 50 (--max-megapixels 3600 would allow it)\n"},
 		{"one pixel", "dot.png", 1, 1, "", "the face is 1x1 pixels"},
 		{"narrow", "narrow.png", 40, 200, "", "the face is 40x200 pixels"},
 		{"small crop", "photo.png", 250, 210, "10,10,30,30", "the face is 30x30 pixels"},
@@ -802,5 +865,540 @@ func TestPredictOutputs(t *testing.T) {
 				t.Errorf("--out %s got %q", tt.out, got)
 			}
 		})
+	}
+}
+
+// treeFiles returns the content of every file under dir, by path.
+func treeFiles(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !d.Type().IsRegular() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		files[path] = string(data)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// checkTreeSame fails the test unless every file of before holds the same
+// bytes, and no file was added.
+func checkTreeSame(t *testing.T, before, after map[string]string) {
+	t.Helper()
+	for path, data := range before {
+		if got, ok := after[path]; !ok || got != data {
+			t.Errorf("%s changed: %d bytes, was %d", path, len(got), len(data))
+		}
+	}
+	for path := range after {
+		if _, ok := before[path]; !ok {
+			t.Errorf("%s was written", path)
+		}
+	}
+}
+
+// TestPredictRefusesClashes runs "fkd predict" with outputs that would
+// replace a photo, the model or another output: each is refused with one
+// line naming both files, exit status 1 (2 for a flag's value), before
+// the model is loaded (it is no model: loading it would fail otherwise),
+// and every file stays as it was, byte for byte.
+func TestPredictRefusesClashes(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	img := blobPhoto(40, 40, image.Rect(10, 10, 20, 20))
+	savePhoto(t, dir, "p.png", img)
+	os.MkdirAll("D", 0o755)
+	os.WriteFile(filepath.Join("D", "p-keypoints.png"), []byte("an older overlay"), 0o644)
+	os.MkdirAll("in", 0o755)
+	savePhoto(t, "in", "a.png", img)
+	savePhoto(t, "in", "b.jpg", img)
+	os.MkdirAll("in2", 0o755)
+	savePhoto(t, "in2", "b.png", img)
+	os.WriteFile("m.pt", []byte("not a model"), 0o644)
+	tests := []struct {
+		name   string
+		args   []string
+		status int
+		want   []string
+	}{
+		{"--out is the photo", []string{"--out", "p.png", "p.png"}, 1, []string{"refusing to write p.png (--out): it is the photo p.png"}},
+		{"the overlay is the photo", []string{"--overlay-suffix", ".png", "p.png"}, 1, []string{"refusing to write p.png (the overlay of p.png): it is the photo p.png"}},
+		{"the overlay is --out", []string{"--overlay", "D", "--out", "D/p-keypoints.png", "p.png"}, 1,
+			[]string{"refusing to write D/p-keypoints.png (the overlay of p.png): --out D/p-keypoints.png is the same file"}},
+		{"--out is a photo of a folder", []string{"--out", "in/a.png", "in"}, 1, []string{"refusing to write in/a.png (--out): it is the photo in/a.png"}},
+		{"--out through a link", []string{"--out", "./in/../in/b.jpg", "in/"}, 1, []string{"it is the photo in/b.jpg"}},
+		{"an overlay folder's photo", []string{"--overlay", "in2", "--overlay-suffix", ".png", "in", "in2"}, 1,
+			[]string{"refusing to write in2/b.png (the overlay of in/b.jpg): it is the photo in2/b.png"}},
+		{"--out is the model", []string{"--out", "m.pt", "p.png"}, 1, []string{"refusing to write m.pt (--out): it is --model m.pt"}},
+		{"a GIF overlay", []string{"--overlay-suffix", "-k.gif", "p.png"}, 2, []string{"--overlay-suffix -k.gif", "PNG (.png) or JPEG (.jpg, .jpeg)"}},
+		{"a video suffix of a photo", []string{"--overlay", "D", "--video-suffix", "-k.png", "p.png"}, 2, []string{"--video-suffix -k.png"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := treeFiles(t, dir)
+			var stdout, stderr bytes.Buffer
+			status := run(append([]string{"predict", "--model", "m.pt", "--device", "cpu"}, tt.args...), &stdout, &stderr)
+			msg := stderr.String()
+			if status != tt.status || strings.Count(msg, "\n") != 1 {
+				t.Errorf("status %d, stderr %q; want %d and one line", status, msg, tt.status)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("stderr %q does not say %q", msg, w)
+				}
+			}
+			checkTreeSame(t, before, treeFiles(t, dir))
+		})
+	}
+}
+
+// TestPredictKeepsResultsOnFailure runs predict where nothing can be
+// read: it fails, and the results of an earlier run stay, byte for byte.
+func TestPredictKeepsResultsOnFailure(t *testing.T) {
+	dir := t.TempDir()
+	text := filepath.Join(dir, "text.jpg")
+	os.WriteFile(text, []byte("this is no photo"), 0o644)
+	empty := filepath.Join(dir, "empty")
+	os.Mkdir(empty, 0o755)
+	for _, tt := range []struct {
+		name  string
+		paths []string
+	}{
+		{"text", []string{text}},
+		{"missing", []string{filepath.Join(dir, "missing.png")}},
+		{"an empty folder", []string{empty}},
+	} {
+		for format, earlier := range map[string]string{"json": `[{"source": "earlier.png"}]` + "\n", "jsonl": `{"source": "earlier.png"}` + "\n"} {
+			t.Run(tt.name+"/"+format, func(t *testing.T) {
+				out := filepath.Join(dir, "results."+format)
+				if err := os.WriteFile(out, []byte(earlier), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				_, log, err := predictWith(t, predictOptions{out: out, format: format}, tt.paths...)
+				if err == nil || !strings.Contains(err.Error(), "no photo or video could be read") || !strings.HasSuffix(err.Error(), "; "+out+" is left as it was") {
+					t.Errorf("%v, want nothing read; log %q", err, log)
+				}
+				if data, _ := os.ReadFile(out); string(data) != earlier {
+					t.Errorf("results became %q", data)
+				}
+			})
+		}
+	}
+}
+
+// TestPredictOverlayFormat writes overlays named .jpg and .png: each holds
+// the bytes its name says.
+func TestPredictOverlayFormat(t *testing.T) {
+	dir := t.TempDir()
+	path := savePhoto(t, dir, "face.png", blobPhoto(96, 96, image.Rect(30, 30, 60, 60)))
+	for suffix, magic := range map[string]string{"-k.jpg": "\xff\xd8\xff", "-k.jpeg": "\xff\xd8\xff", "-k.png": "\x89PNG"} {
+		if _, log, err := predictWith(t, predictOptions{overlaySuffix: suffix}, path); err != nil {
+			t.Fatalf("%v: %s", err, log)
+		}
+		data, err := os.ReadFile(filepath.Join(dir, "face"+suffix))
+		if err != nil || !strings.HasPrefix(string(data), magic) {
+			t.Errorf("%s: begins %q, %v; want %q", suffix, data[:min(len(data), 4)], err, magic)
+		}
+	}
+}
+
+// TestPredictSpecialFiles predicts on a folder holding a FIFO, a link to
+// a device and a photo: the photo is read, the others named and
+// skipped, and the run ends. A FIFO named itself is read.
+func TestPredictSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	folder := filepath.Join(dir, "f")
+	os.Mkdir(folder, 0o755)
+	savePhoto(t, folder, "good.png", blobPhoto(96, 96, image.Rect(30, 30, 60, 60)))
+	fifo := filepath.Join(folder, "x.png")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("no FIFO: %v", err)
+	}
+	os.Symlink("/dev/zero", filepath.Join(folder, "zero.jpg"))
+	type result struct {
+		records []faceRecord
+		log     string
+		err     error
+	}
+	done := make(chan result, 1)
+	go func() {
+		records, log, err := predictWith(t, predictOptions{}, folder)
+		done <- result{records, log, err}
+	}()
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(30 * time.Second):
+		if w, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			w.Close() // let the reader go
+		}
+		t.Fatal("predict hung on a FIFO in a folder")
+	}
+	if r.err != nil || len(r.records) != 1 {
+		t.Fatalf("%v, %d records; log %s", r.err, len(r.records), r.log)
+	}
+	for _, want := range []string{"warning: skipped " + fifo + ": a FIFO, not a regular file", "warning: skipped " + filepath.Join(folder, "zero.jpg") + ": a device"} {
+		if !strings.Contains(r.log, want) {
+			t.Errorf("log %q lacks %q", r.log, want)
+		}
+	}
+
+	named := filepath.Join(dir, "named.png")
+	if err := syscall.Mkfifo(named, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var photo bytes.Buffer
+	png.Encode(&photo, blobPhoto(96, 96, image.Rect(30, 30, 60, 60)))
+	go func() {
+		if w, err := os.OpenFile(named, os.O_WRONLY, 0); err == nil {
+			w.Write(photo.Bytes())
+			w.Close()
+		}
+	}()
+	records, log, err := predictWith(t, predictOptions{}, named)
+	if err != nil || len(records) != 1 || records[0].Source != named {
+		t.Errorf("a FIFO named: %v, %v; log %s", records, err, log)
+	}
+}
+
+// TestPredictRerunBesideOverlays runs predict twice on a folder with the
+// overlays written beside the photos: the second run reads the photos
+// alone, says once that it passed over their overlays, and replaces
+// them.
+func TestPredictRerunBesideOverlays(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"a.png", "b.png"} {
+		savePhoto(t, dir, name, blobPhoto(96, 96, image.Rect(30, 30, 60, 60)))
+	}
+	o := predictOptions{overlaySuffix: defaultOverlaySuffix}
+	for run := range 3 {
+		if run == 2 {
+			o.overlaySuffix = "" // and without overlays
+		}
+		records, log, err := predictWith(t, o, dir)
+		if err != nil || len(records) != 2 {
+			t.Fatalf("run %d: %v, %d records; log %s", run, err, len(records), log)
+		}
+		if said := strings.Count(log, "passed over 2 files found with the photos and videos they are the overlays of"); said != min(run, 1) {
+			t.Errorf("run %d: said %d times that it passed over the overlays: %s", run, said, log)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 4 {
+		t.Errorf("%d files, want 2 photos and their overlays", len(entries))
+	}
+}
+
+// TestPredictNewFolders writes the keypoints, an annotated video and an
+// overlay into folders that do not exist, the video first; and removes
+// the temporary files a killed run left there, only those.
+func TestPredictNewFolders(t *testing.T) {
+	dir := t.TempDir()
+	img := blobPhoto(96, 96, image.Rect(30, 30, 60, 60))
+	clip := filepath.Join(dir, "clip.avi")
+	w, err := video.Create(clip, 10, 96, 96)
+	if err != nil {
+		t.Skipf("no video here: %v", err)
+	}
+	for range 3 {
+		w.Write(img)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	photoPath := savePhoto(t, dir, "photo.png", img)
+	overlays, out := filepath.Join(dir, "NEW", "marked"), filepath.Join(dir, "NEW2", "r.json")
+	records, log, err := predictWith(t, predictOptions{overlay: overlays, out: out}, clip, photoPath)
+	if err != nil || len(records) != 4 {
+		t.Fatalf("%v, %d records; log %s", err, len(records), log)
+	}
+	for _, name := range []string{"clip-keypoints.avi", "photo-keypoints.png"} {
+		if fi, err := os.Stat(filepath.Join(overlays, name)); err != nil || fi.Mode().Perm() != 0o644 {
+			t.Errorf("%s: %v; want mode 0644", name, err)
+		}
+	}
+
+	long := time.Now().Add(-time.Hour)
+	stale := []string{filepath.Join(overlays, ".clip-keypoints.avi.123.avi"), filepath.Join(overlays, ".photo-keypoints.png.tmp-456"), filepath.Join(dir, "NEW2", ".r.json.tmp-789")}
+	keep := filepath.Join(overlays, ".photo-keypoints.png.tmp-457") // a run under way
+	for _, p := range append(stale, keep) {
+		os.WriteFile(p, []byte("partial"), 0o600)
+		if p != keep {
+			os.Chtimes(p, long, long)
+		}
+	}
+	os.Chtimes(keep, time.Now().Add(time.Hour), time.Now().Add(time.Hour))
+	_, log, err = predictWith(t, predictOptions{overlay: overlays, out: out}, clip, photoPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range stale {
+		if _, err := os.Stat(p); !os.IsNotExist(err) || !strings.Contains(log, "removed "+p+", a temporary file an interrupted run left\n") {
+			t.Errorf("%s: %v; log %s", p, err, log)
+		}
+	}
+	if _, err := os.Stat(keep); err != nil {
+		t.Errorf("another run's file: %v", err)
+	}
+}
+
+// TestPredictEveryPhotoInEveryFormat predicts on a photo of two faces, a
+// photo without a face and a damaged photo, in each format: each photo
+// has its record, the one without a face with no box and an empty list
+// of faces, the damaged one with its error.
+func TestPredictEveryPhotoInEveryFormat(t *testing.T) {
+	dir := t.TempDir()
+	img, _, det := twoFacePhoto()
+	two := savePhoto(t, dir, "two.png", img)
+	blank := savePhoto(t, dir, "blank.png", image.NewGray(image.Rect(0, 0, 50, 50)))
+	damaged := filepath.Join(dir, "damaged.png")
+	os.WriteFile(damaged, []byte("\x89PNG\r\n\x1a\nbroken"), 0o644)
+	for _, format := range predict.Formats {
+		t.Run(format, func(t *testing.T) {
+			o := predictOptions{format: format, out: filepath.Join(t.TempDir(), "out."+format)}
+			o.detector, o.det = "cascade", sizeDetector{image.Pt(400, 260), det}
+			o = withDefaults(t, o)
+			var log bytes.Buffer
+			if err := o.run([]string{two, blank, damaged}, &log); err != nil {
+				t.Fatalf("%v; log %s", err, log.String())
+			}
+			data, err := os.ReadFile(o.out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if format == "csv" {
+				rows, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+				if err != nil {
+					t.Fatal(err)
+				}
+				status := slices.Index(rows[0], "status")
+				if len(rows) != 5 || status < 0 || !slices.Equal(rows[0], predict.CSVHeader()) {
+					t.Fatalf("CSV:\n%s", data)
+				}
+				for i, want := range [][2]string{{two, "face"}, {two, "face"}, {blank, "no_face"}, {damaged, "skipped"}} {
+					row := rows[i+1]
+					face := slices.ContainsFunc(row[2:status], func(c string) bool { return c != "" })
+					if row[0] != want[0] || row[status] != want[1] || face != (want[1] == "face") || (row[status+1] != "") != (want[1] == "skipped") {
+						t.Errorf("row %d: %q; want %s, %s", i+1, row, want[0], want[1])
+					}
+				}
+				return
+			}
+			records := decodeRecords(t, format, data)
+			if len(records) != 3 {
+				t.Fatalf("%d records:\n%s", len(records), data)
+			}
+			for i, want := range []struct {
+				source string
+				faces  int
+				status string
+			}{{two, 2, "face"}, {blank, 0, "no_face"}, {damaged, 0, "skipped"}} {
+				r := records[i]
+				if r.Source != want.source || len(r.Faces) != want.faces || r.Status() != want.status || r.Faces == nil {
+					t.Errorf("record %d: %+v; want %s with %d faces, %s", i, r, want.source, want.faces, want.status)
+				}
+			}
+			if records[1].Width != 50 || records[2].Error == "" || !strings.Contains(string(data), `"faces": []`) && !strings.Contains(string(data), `"faces":[]`) {
+				t.Errorf("records:\n%s", data)
+			}
+		})
+	}
+}
+
+// gateDetector boxes every image whole; from its second image on it waits
+// until gate is closed.
+type gateDetector struct {
+	calls *atomic.Int32
+	gate  chan struct{}
+}
+
+func (d gateDetector) Detect(img image.Image) ([]detect.Face, error) {
+	if d.calls.Add(1) > 1 {
+		select {
+		case <-d.gate:
+		case <-time.After(30 * time.Second):
+			return nil, errors.New("the test never read the first line")
+		}
+	}
+	return []detect.Face{{Box: img.Bounds(), Score: 0.5}}, nil
+}
+
+// TestPredictStreamsJSONL runs predict --format jsonl on two photos with
+// a detector that stops before the second until the first photo's line
+// has been read from --out: the line is there while the run waits.
+func TestPredictStreamsJSONL(t *testing.T) {
+	dir := t.TempDir()
+	first := savePhoto(t, dir, "a.png", blobPhoto(96, 96, image.Rect(30, 30, 60, 60)))
+	second := savePhoto(t, dir, "b.png", blobPhoto(96, 96, image.Rect(20, 30, 50, 60)))
+	gate := make(chan struct{})
+	o := predictOptions{format: "jsonl", out: filepath.Join(dir, "out", "faces.jsonl")}
+	o.detector, o.det = "cascade", gateDetector{new(atomic.Int32), gate}
+	o = withDefaults(t, o)
+	done := make(chan error, 1)
+	var log bytes.Buffer
+	go func() { done <- o.run([]string{first, second}, &log) }()
+
+	var line string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		data, _ := os.ReadFile(o.out)
+		if l, ok := strings.CutSuffix(string(data), "\n"); ok {
+			line = l
+			break
+		}
+	}
+	var runErr error
+	ended := false
+	select {
+	case runErr = <-done:
+		ended = true
+	default:
+	}
+	close(gate)
+	if !ended {
+		runErr = <-done
+	}
+	if ended || runErr != nil {
+		t.Fatalf("ended before the first line was read: %v; error %v; log %s", ended, runErr, log.String())
+	}
+	var r predict.Record
+	if err := json.Unmarshal([]byte(line), &r); err != nil || r.Source != first || len(r.Faces) != 1 {
+		t.Fatalf("first line %q (%v); want the record of %s alone", line, err, first)
+	}
+	data, err := os.ReadFile(o.out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if records := decodeRecords(t, "jsonl", data); len(records) != 2 || records[1].Source != second || !strings.HasPrefix(string(data), line+"\n") {
+		t.Errorf("output:\n%s", data)
+	}
+}
+
+// TestPredictBadPhotoNamedOrFound predicts on a photo too large and on a
+// damaged one, each named and found in a folder, beside a good photo:
+// skipped alike, with the same record and warning, and the exit status
+// 0, or 1 with --strict.
+func TestPredictBadPhotoNamedOrFound(t *testing.T) {
+	dir := t.TempDir()
+	good := savePhoto(t, dir, "good.png", blobPhoto(96, 96, image.Rect(30, 30, 60, 60)))
+	bad := map[string][]byte{
+		"huge.png":    pngHeader(60000, 60000),
+		"damaged.jpg": []byte("\xff\xd8\xff\xe0 cut short"),
+	}
+	for name, data := range bad {
+		t.Run(name, func(t *testing.T) {
+			folder := filepath.Join(dir, strings.TrimSuffix(name, filepath.Ext(name)))
+			os.Mkdir(folder, 0o755)
+			path := filepath.Join(folder, name)
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var reasons [2]string
+			for i, arg := range []string{path, folder} {
+				for _, strict := range []bool{false, true} {
+					records, log, err := predictRecords(t, predictOptions{strict: strict}, good, arg)
+					if len(records) != 2 || records[0].Status() != predict.StatusFaces || records[1].Source != path || records[1].Status() != predict.StatusSkipped {
+						t.Fatalf("%s, strict %v: records %+v; log %s", arg, strict, records, log)
+					}
+					reasons[i] = records[1].Error
+					if !strings.Contains(log, "warning: skipped ") || !strings.Contains(log, path+": "+records[1].Error+"\n") {
+						t.Errorf("%s: log %q does not name %s and say %q", arg, log, path, records[1].Error)
+					}
+					if strict && (err == nil || err.Error() != "--strict: 1 skipped, 0 without a face") || !strict && err != nil {
+						t.Errorf("%s, strict %v: %v", arg, strict, err)
+					}
+				}
+			}
+			if reasons[0] != reasons[1] {
+				t.Errorf("named: %q; found in a folder: %q", reasons[0], reasons[1])
+			}
+			if name == "huge.png" && !strings.HasSuffix(reasons[0], "60000x60000 pixels is 3600 megapixels, more than the limit of 50 (--max-megapixels 3600 would allow it)") {
+				t.Errorf("error %q", reasons[0])
+			}
+		})
+	}
+}
+
+// saveHeatmapModel saves an untrained fpnheat into dir and returns its
+// path.
+func saveHeatmapModel(t *testing.T, dir string) string {
+	t.Helper()
+	torch.ManualSeed(3)
+	m, err := models.New(models.Spec{Arch: "fpnheat", Options: map[string]string{"width": "8", "channels": "16"}}, torch.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Store().Free()
+	if !models.HasHeatmaps(m) {
+		t.Fatal("fpnheat has no heatmaps")
+	}
+	path := filepath.Join(dir, "heat.pt")
+	if err := models.Save(path, m, models.Meta{}); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestPredictConfidence runs "fkd predict" with a heatmap model and with
+// cnn3: the heatmap model's keypoints have confidences in [0, 1], the
+// same with --tta flip (they come from a plain pass); cnn3's have none,
+// null in JSON and empty in CSV.
+func TestPredictConfidence(t *testing.T) {
+	dir := t.TempDir()
+	heat, cnn3 := saveHeatmapModel(t, dir), saveLopsidedModel(t, dir)
+	photoPath := savePhoto(t, dir, "face.png", blobPhoto(120, 100, image.Rect(40, 30, 80, 70)))
+	fkdPredict := func(model string, args ...string) []byte {
+		t.Helper()
+		out := filepath.Join(t.TempDir(), "out")
+		var stdout, stderr bytes.Buffer
+		args = append([]string{"predict", "--model", model, "--device", "cpu", "--threads", "1", "--detector", "whole", "--out", out}, args...)
+		if status := run(append(args, photoPath), &stdout, &stderr); status != 0 {
+			t.Fatalf("fkd %s: status %d: %s", strings.Join(args, " "), status, stderr.String())
+		}
+		data, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	var plain []float32
+	for _, tta := range []string{"none", "flip"} {
+		records := decodeRecords(t, "json", fkdPredict(heat, "--format", "json", "--tta", tta))
+		if len(records) != 1 || len(records[0].Faces) != 1 {
+			t.Fatalf("--tta %s: records %+v", tta, records)
+		}
+		conf := records[0].Faces[0].Confidences()
+		if len(conf) != dataset.NumKeypoints || slices.ContainsFunc(conf, func(c float32) bool { return !(c >= 0 && c <= 1) }) {
+			t.Fatalf("--tta %s: confidences %v, want %d in [0, 1]", tta, conf, dataset.NumKeypoints)
+		}
+		if plain == nil {
+			plain = conf
+		} else if !slices.Equal(conf, plain) {
+			t.Errorf("confidences with --tta flip %v, without %v: want those of the plain pass", conf, plain)
+		}
+	}
+	rows, err := csv.NewReader(bytes.NewReader(fkdPredict(heat))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := slices.Index(rows[0], "left_eye_center_confidence")
+	if len(rows) != 2 || at < 0 || rows[1][at] != strconv.FormatFloat(float64(plain[0]), 'f', 3, 64) {
+		t.Errorf("CSV confidence of the left eye %q, want %.3f", rows[1][at], plain[0])
+	}
+
+	data := fkdPredict(cnn3, "--format", "jsonl")
+	if records := decodeRecords(t, "jsonl", data); len(records) != 1 || records[0].Faces[0].Confidences() != nil ||
+		strings.Count(string(data), `"confidence":null`) != dataset.NumKeypoints {
+		t.Errorf("cnn3: %s", data)
+	}
+	rows, err = csv.NewReader(bytes.NewReader(fkdPredict(cnn3))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conf := rows[1][at : at+dataset.NumKeypoints]; slices.ContainsFunc(conf, func(c string) bool { return c != "" }) {
+		t.Errorf("cnn3: CSV confidences %q, want empty", conf)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -27,10 +28,12 @@ type reportOptions struct {
 	configPath *string
 	runs       []report.Run
 	dev        torch.Device
+	files      files
+	start      time.Time
 }
 
 func runReport(fs *pflag.FlagSet, args []string) error {
-	var o reportOptions
+	o := reportOptions{start: time.Now()}
 	if err := o.setup(fs, args); err != nil {
 		return err
 	}
@@ -77,7 +80,23 @@ func (o *reportOptions) setup(fs *pflag.FlagSet, args []string) error {
 	if o.dev, err = torch.ParseDevice(o.device); err != nil {
 		return usagef("--device: %v", err)
 	}
-	return report.CheckDir(o.out)
+	if err := report.CheckDir(o.out); err != nil {
+		return err
+	}
+	if err := report.CheckRuns(runs); err != nil {
+		return err
+	}
+	if err := checkInput("--train", o.data); err != nil {
+		return err
+	}
+	o.files.input("a run's file", report.Inputs(runs)...)
+	for _, c := range comparisons {
+		o.files.input("the comparison's manifest", filepath.Join(c.Dir, report.ManifestName))
+	}
+	o.files.input("the training data", o.data)
+	o.files.config(*o.configPath)
+	o.files.output("the report", report.Outputs(runs, o.out)...)
+	return o.files.check()
 }
 
 // run writes the report.
@@ -88,5 +107,6 @@ func (o *reportOptions) run(env *report.Env) error {
 		return err
 	}
 	fmt.Fprintf(env.Stderr, "read %s: %d faces, %d with all keypoints\n", rep.Source, rep.Read, rep.Complete)
+	o.files.tidy(env.Stderr, o.start)
 	return env.Build(set, filepath.Base(o.data), o.runs, o.out, o.dev)
 }

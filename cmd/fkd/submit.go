@@ -17,7 +17,7 @@ import (
 func init() {
 	register(&command{name: "submit", run: runSubmit,
 		summary: "write a Kaggle submission with a trained model",
-		usage:   "--model FILE [--test FILE --lookup FILE] [--outfile FILE] [--tta flip]"})
+		usage:   "--model FILE [--test FILE --lookup FILE] [--out FILE] [--tta flip]"})
 }
 
 // submitOptions holds the flags of "fkd submit".
@@ -36,12 +36,13 @@ func submitFlags(fs *pflag.FlagSet, o *submitOptions) {
 	fs.StringVar(&o.model, "model", "output/model.pt", "the model, as fkd train saved it")
 	fs.StringVar(&o.test, "test", "data/test.csv", "Kaggle test data: test.csv or a zip holding it")
 	fs.StringVar(&o.lookup, "lookup", "data/IdLookupTable.csv", "IdLookupTable.csv: the coordinates to submit")
-	fs.StringVar(&o.outfile, "outfile", "output/submission.csv", `the submission to write ("-": standard output)`)
+	fs.StringVar(&o.outfile, "out", "output/submission.csv", `the submission to write ("-": standard output)`)
 	addTTAFlag(fs, &o.tta)
 	fs.StringVar(&o.device, "device", "auto", "auto, cpu, cuda or cuda:N")
 	fs.IntVar(&o.threads, "threads", 0, "LibTorch CPU threads (0: one per core)")
 	o.configPath = addConfigFlag(fs)
-	markPaths(fs, "model", "test", "lookup", "outfile")
+	markPaths(fs, "model", "test", "lookup", "out")
+	alias(fs, "outfile", "out")
 }
 
 func runSubmit(fs *pflag.FlagSet, args []string) error {
@@ -65,7 +66,16 @@ func runSubmit(fs *pflag.FlagSet, args []string) error {
 		return err
 	}
 	if err := atomicfile.Check(o.outfile); err != nil {
-		return fmt.Errorf("--outfile: %w", err)
+		return fmt.Errorf("--out: %w", err)
+	}
+	var f files
+	f.model("the model", o.model)
+	f.input("the test data", o.test)
+	f.input("the lookup table", o.lookup)
+	f.config(*o.configPath)
+	f.output("--out", o.outfile)
+	if err := f.check(); err != nil {
+		return err
 	}
 	dev, err := torch.ParseDevice(o.device)
 	if err != nil {
@@ -77,7 +87,12 @@ func runSubmit(fs *pflag.FlagSet, args []string) error {
 		return err
 	}
 	defer m.Store().Free()
-	atomicfile.Tidy(os.Stderr, o.outfile, start)
+	for _, in := range [][2]string{{"--test", o.test}, {"--lookup", o.lookup}} {
+		if err := checkInput(in[0], in[1]); err != nil {
+			return err
+		}
+	}
+	f.tidy(os.Stderr, start)
 	return submission.Write(os.Stdout, os.Stderr, train.WithTTA(m, tta), meta, o.test, o.lookup, o.outfile)
 }
 

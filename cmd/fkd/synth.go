@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -12,18 +14,21 @@ import (
 func init() {
 	register(&command{name: "synth", run: runSynth,
 		summary: "write a synthetic data set of cartoon faces in Kaggle's file formats",
-		usage:   "--out DIR [--n 2000] [--test 500] [--seed 1] [flags]"})
+		usage:   "--out DIR [--train-faces 2000] [--test-faces 500] [--seed 1] [flags]"})
 }
 
 func runSynth(fs *pflag.FlagSet, args []string) error {
+	start := time.Now()
 	var out string
 	var n, test int
 	var seed int64
 	var full float64
 	var opt synth.Options
 	fs.StringVar(&out, "out", "", "directory to write the files into (made if missing)")
-	fs.IntVar(&n, "n", 2000, "training faces")
-	fs.IntVar(&test, "test", 500, "test faces")
+	fs.IntVar(&n, "train-faces", 2000, "training faces")
+	fs.IntVar(&test, "test-faces", 500, "test faces")
+	alias(fs, "n", "train-faces")
+	alias(fs, "test", "test-faces")
 	fs.Int64Var(&seed, "seed", 1, "random seed; the same seed writes the same files")
 	fs.Float64Var(&opt.PartialFrac, "partial", 0.7, "fraction of training faces with only the 4 common keypoints, as in Kaggle")
 	fs.Float64Var(&full, "full", 1.0/3, "fraction of test faces whose lookup rows ask for all 30 coordinates (the rest ask for 8)")
@@ -44,6 +49,16 @@ func runSynth(fs *pflag.FlagSet, args []string) error {
 	case !(full >= 0 && full <= 1):
 		return usagef("--full %v is outside [0, 1]", full)
 	}
+	// Every file is checked before any is written, so that one that
+	// cannot be written fails before the others are replaced.
+	var f files
+	for _, name := range synth.FileNames {
+		f.output("a file of the data set", filepath.Join(out, name))
+	}
+	if err := f.check(); err != nil {
+		return err
+	}
+	f.tidy(os.Stderr, start)
 	s, err := synth.WriteFiles(out, n, test, seed, full, opt)
 	if err != nil {
 		return err

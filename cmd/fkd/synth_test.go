@@ -15,8 +15,8 @@ func TestSynthUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no out", []string{"--n", "3"}, "--out is required"},
-		{"negative n", []string{"--out", "d", "--n", "-1"}, "must not be negative"},
+		{"no out", []string{"--train-faces", "3"}, "--out is required"},
+		{"negative n", []string{"--out", "d", "--train-faces", "-1"}, "must not be negative"},
 		{"bad partial", []string{"--out", "d", "--partial", "1.5"}, "--partial 1.5 is outside"},
 		{"bad full", []string{"--out", "d", "--full", "-0.1"}, "--full -0.1 is outside"},
 		{"argument", []string{"--out", "d", "extra"}, "unexpected arguments"},
@@ -34,7 +34,7 @@ func TestSynthUsage(t *testing.T) {
 func TestSynthCommand(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "synth")
 	stdout := captureStdout(t, func() {
-		if status, msg := runQuiet("synth", "--out", dir, "--n", "40", "--test", "12", "--seed", "3", "--full", "0.5", "--partial", "0.5"); status != 0 {
+		if status, msg := runQuiet("synth", "--out", dir, "--train-faces", "40", "--test-faces", "12", "--seed", "3", "--full", "0.5", "--partial", "0.5"); status != 0 {
 			t.Fatalf("status %d: %s", status, msg)
 		}
 	})

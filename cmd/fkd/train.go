@@ -23,7 +23,7 @@ import (
 func init() {
 	register(&command{name: "train", run: runTrain,
 		summary: "train a keypoint network; save the best model, its history and a submission",
-		usage:   "[--model cnn3] [--epochs N] [--resume] [flags]"})
+		usage:   "[--arch cnn3] [--epochs N] [--resume] [flags]"})
 }
 
 // trainOptions holds the flags of "fkd train" besides the training
@@ -49,19 +49,15 @@ func trainFlags(fs *pflag.FlagSet, o *trainOptions) {
 	fs.StringVar(&o.test, "test", "data/test.csv", "Kaggle test data; with --lookup, a submission is written after training when both exist")
 	fs.StringVar(&o.lookup, "lookup", "data/IdLookupTable.csv", "IdLookupTable.csv, for the submission")
 	fs.StringVar(&c.Out, "out", c.Out, "the trained model (safetensors); its history and checkpoint go beside it")
-	fs.StringVar(&o.outfile, "outfile", "", "the submission (default: submission.csv beside --out)")
-	fs.StringVar(&c.Model, "model", c.Model, `architecture and options, e.g. "cnn3", "tinyresnet", "fpn:width=48" (see fkd models)`)
+	fs.StringVar(&o.outfile, "submission", "", "the submission written after training (default: submission.csv beside --out)")
+	fs.StringVar(&c.Model, "arch", c.Model, `architecture and options, e.g. "cnn3", "tinyresnet", "fpn:width=48" (see fkd models)`)
 	trainingFlags(fs, c, &o.loss)
-	fs.IntVar(&c.StepSize, "step-size", c.StepSize, "step schedule: epochs between decays (0: a third of --epochs)")
-	fs.Float64Var(&c.StepGamma, "step-gamma", c.StepGamma, "step schedule: factor at each decay")
-	augmentFlags(fs, "augment: mirror half the faces, swapping left and right keypoints", "augment: rotate by up to ± this many degrees",
-		"augment: shift by up to ± this many pixels", "augment: zoom by a factor within 1 ± this",
-		"augment: scale grey levels by a factor within 1 ± this", "augment: scale contrast by a factor within 1 ± this")
 	fs.StringVar(&c.Checkpoint, "checkpoint", c.Checkpoint, "checkpoint file (default: --out with the extension .ckpt)")
 	fs.BoolVar(&c.Resume, "resume", false, "continue the run saved in the checkpoint, with its settings and data files")
-	fs.BoolVar(&c.DropOutliers, "drop-outliers", false, "leave faces whose keypoints look mislabelled (see fkd data check) out of training and of the hold-out score")
 	o.configPath = addConfigFlag(fs)
-	markPaths(fs, "train", "test", "lookup", "out", "outfile", "checkpoint")
+	markPaths(fs, "train", "test", "lookup", "out", "submission", "checkpoint")
+	alias(fs, "model", "arch")
+	alias(fs, "outfile", "submission")
 }
 
 // trainingFlags registers the flags that shape a training run, shared by
@@ -89,6 +85,32 @@ func trainingFlags(fs *pflag.FlagSet, c *train.Config, loss *string) {
 	fs.Float64Var(&c.HeatmapLoss, "heatmap-loss", c.HeatmapLoss, "weight of a loss on the heatmaps beside the coordinate loss, for a heatmap head (fpnheat); 0: none")
 	fs.Float64Var(&c.PseudoWeight, "pseudo-weight", c.PseudoWeight, "weight in the loss of a pseudo-labelled coordinate, below a true label's 1 (0: the default, 0.5)")
 	fs.StringVar(&c.Augment, "augment", "none", "augmentation recipe: none, light, default or heavy, optionally with changes (\"default,rotate=5\")")
+	fs.IntVar(&c.StepSize, "step-size", c.StepSize, "step schedule: epochs between decays (0: a third of --epochs)")
+	fs.Float64Var(&c.StepGamma, "step-gamma", c.StepGamma, "step schedule: factor at each decay")
+	augmentFlags(fs, "augment: mirror half the faces, swapping left and right keypoints", "augment: rotate by up to ± this many degrees",
+		"augment: shift by up to ± this many pixels", "augment: zoom by a factor within 1 ± this",
+		"augment: scale grey levels by a factor within 1 ± this", "augment: scale contrast by a factor within 1 ± this")
+	fs.BoolVar(&c.DropOutliers, "drop-outliers", c.DropOutliers, "leave faces whose keypoints look mislabelled (see fkd data check) out of training and of the hold-out score")
+}
+
+// finishTrainingFlags completes c from the flags trainingFlags
+// registered, once the command line and the config file are read: the
+// loss by name, the augmentation recipe with the single settings on top,
+// and the config file the settings came from. fkd train and fkd compare
+// share it, so that both train a model alike.
+func finishTrainingFlags(fs *pflag.FlagSet, c *train.Config, loss string) error {
+	l, err := train.ParseLoss(loss)
+	if err != nil {
+		return usagef("--loss: %v", err)
+	}
+	c.Loss = l
+	recipe, err := augment.ParseRecipe(strings.Join(append([]string{c.Augment}, augmentItems(fs)...), ","))
+	if err != nil {
+		return usagef("augmentation: %v", err)
+	}
+	c.Augment = recipe.String()
+	c.ConfigFile = configFileUsed(fs)
+	return nil
 }
 
 // augmentFlagNames are the single-setting augmentation flags, in the
@@ -161,16 +183,9 @@ func (o *trainOptions) setup(fs *pflag.FlagSet, args []string) error {
 			o.cfg.Checkpoint = ck.Path // --out may have moved the default checkpoint path
 		}
 	}
-	loss, err := train.ParseLoss(o.loss)
-	if err != nil {
-		return usagef("--loss: %v", err)
+	if err := finishTrainingFlags(fs, &o.cfg, o.loss); err != nil {
+		return err
 	}
-	o.cfg.Loss = loss
-	recipe, err := augment.ParseRecipe(strings.Join(append([]string{o.cfg.Augment}, augmentItems(fs)...), ","))
-	if err != nil {
-		return usagef("augmentation: %v", err)
-	}
-	o.cfg.Augment = recipe.String()
 	if err := o.cfg.Validate(); err != nil {
 		return usagef("%v", err)
 	}
@@ -192,6 +207,12 @@ func (o *trainOptions) run(ctx context.Context) error {
 	if err := o.cfg.CheckOutputFlags(outfile); err != nil {
 		return err
 	}
+	if err := o.files(outfile).check(); err != nil {
+		return err
+	}
+	if err := checkInput("--train", o.trainPath); err != nil {
+		return err
+	}
 	if atomicfile.IsStdout(o.outfile) {
 		o.stdout = o.stderr // the submission goes to standard output: nothing else may
 	}
@@ -204,6 +225,7 @@ func (o *trainOptions) run(ctx context.Context) error {
 	if o.stderrTerminal {
 		opts.Progress = o.stderr
 	}
+	flushConfigNote(true) // where the settings came from, as training starts
 	res, err := train.Run(ctx, o.cfg, set, opts)
 	if ie := (*train.InterruptedError)(nil); errors.As(err, &ie) {
 		return fmt.Errorf("%v; continue with: %s", err, o.dataPaths.ResumeCommand(ie.Checkpoint, o.trainPath))
@@ -223,4 +245,39 @@ func (o *trainOptions) run(ctx context.Context) error {
 	}
 	atomicfile.Tidy(o.stderr, o.outfile, start)
 	return submission.Write(o.stdout, o.stderr, res.Model, res.Meta, o.test, o.lookup, o.outfile)
+}
+
+// files lists what the run reads and writes: outfile is the submission's,
+// "" when none follows training. The checkpoint that --resume reads is
+// one of the outputs.
+func (o *trainOptions) files(outfile string) *files {
+	var f files
+	f.input("the training data", o.trainPath)
+	f.input("the test data", o.test)
+	f.input("the lookup table", o.lookup)
+	for _, p := range o.cfg.PseudoLabels {
+		f.model("the teacher", p)
+	}
+	if o.configPath != nil {
+		f.config(*o.configPath)
+	}
+	f.output("--out", o.cfg.Out)
+	f.output("--checkpoint", o.cfg.CheckpointPath())
+	f.output("the history", o.cfg.HistoryPath())
+	f.output("--submission", outfile)
+	return &f
+}
+
+// trainingFlagNames returns the names of the flags that set how a model
+// trains, shared by fkd train and fkd compare (trainingFlags and the
+// single augmentation settings): the keys of the config file's train
+// section that apply to fkd compare too.
+func trainingFlagNames() []string {
+	fs := pflag.NewFlagSet("", pflag.ContinueOnError)
+	c := train.DefaultConfig()
+	var loss string
+	trainingFlags(fs, &c, &loss)
+	var names []string
+	fs.VisitAll(func(f *pflag.Flag) { names = append(names, f.Name) })
+	return names
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/internal/fkdtest"
 	"github.com/fkd-project/fkd/report"
 	"github.com/fkd-project/fkd/torch"
 	"github.com/fkd-project/fkd/torch/nn"
@@ -24,7 +25,7 @@ import (
 func tinyTrainArgs(trainPath, test, lookup, out string) []string {
 	return []string{
 		"--train", trainPath, "--test", test, "--lookup", lookup, "--out", out,
-		"--model", "cnn3:width=4", "--epochs", "2", "--batch", "16", "--device", "cpu", "--threads", "2",
+		"--arch", "cnn3:width=4", "--epochs", "2", "--batch", "16", "--device", "cpu", "--threads", "2",
 	}
 }
 
@@ -70,7 +71,7 @@ func TestTrainSubmitEvaluate(t *testing.T) {
 		t.Fatal(err)
 	}
 	res.Model.Store().Free()
-	full := tensorBytes(t, out)
+	full := fkdtest.TensorBytes(t, out)
 
 	cut := o.cfg
 	cut.Out = filepath.Join(filepath.Dir(out), "again.pt")
@@ -102,7 +103,7 @@ func TestTrainSubmitEvaluate(t *testing.T) {
 	if err := ro.run(context.Background()); err != nil {
 		t.Fatalf("%v\nstderr: %s", err, stderr.String())
 	}
-	again := tensorBytes(t, ro.cfg.Out)
+	again := fkdtest.TensorBytes(t, ro.cfg.Out)
 	for name, b := range full {
 		if !bytes.Equal(b, again[name]) {
 			t.Errorf("tensor %s differs between the resumed and the uninterrupted run", name)
@@ -147,7 +148,7 @@ func TestTrainSubmitEvaluate(t *testing.T) {
 	subPath := filepath.Join(t.TempDir(), "sub.csv")
 	var sout, serr bytes.Buffer
 	if status := run([]string{"submit", "--model", ro.cfg.Out, "--test", test, "--lookup", lookup,
-		"--outfile", subPath, "--device", "cpu"}, &sout, &serr); status != 0 {
+		"--out", subPath, "--device", "cpu"}, &sout, &serr); status != 0 {
 		t.Fatalf("submit: status %d: %s", status, serr.String())
 	}
 	again2, err := os.ReadFile(subPath)
@@ -175,7 +176,7 @@ func TestSubmitRejectsBadModels(t *testing.T) {
 	})
 	// A training checkpoint is not a model either.
 	trainPath, _, _, _ := writeBaselineFiles(t)
-	o, err := parseTrain(t, "--train", trainPath, "--out", filepath.Join(dir, "m.pt"), "--model", "cnn3:width=4",
+	o, err := parseTrain(t, "--train", trainPath, "--out", filepath.Join(dir, "m.pt"), "--arch", "cnn3:width=4",
 		"--epochs", "1", "--batch", "16", "--device", "cpu")
 	if err != nil {
 		t.Fatal(err)
@@ -214,20 +215,6 @@ func mustReadTraining(t *testing.T, path string) *dataset.Set {
 		t.Fatal(err)
 	}
 	return s
-}
-
-func tensorBytes(t *testing.T, path string) map[string][]byte {
-	t.Helper()
-	ts, _, err := nn.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string][]byte{}
-	for name, x := range ts {
-		out[name] = x.Bytes()
-		x.Free()
-	}
-	return out
 }
 
 // TestSettingsFlags: every setting of train.Settings is a flag of fkd

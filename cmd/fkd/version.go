@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/fkd-project/fkd/internal/sysinfo"
+	"github.com/fkd-project/fkd/cmd/fkd/internal/sysinfo"
 	"github.com/fkd-project/fkd/torch"
 )
 

@@ -18,7 +18,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/fkd-project/fkd/internal/libtorchcfg"
+	"github.com/fkd-project/fkd/cmd/libtorch-config/internal/libtorchcfg"
 )
 
 func main() {

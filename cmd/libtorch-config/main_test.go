@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fkd-project/fkd/internal/libtorchcfg"
+	"github.com/fkd-project/fkd/cmd/libtorch-config/internal/libtorchcfg"
 )
 
 // TestWriteEnv sources what writeEnv prints with sh and reads the values

@@ -62,7 +62,7 @@ train_member() {
 	echo "best.sh: $name: training ($model, seed $seed, $epochs epochs, threads $threads)${resume:+, resumed}"
 	local start=$SECONDS
 	"$fkd" train --train "$train" --test "$test" --lookup "$lookup" \
-		--model "$model" --seed "$seed" --split-seed 1 --holdout 0.1 --epochs "$epochs" --augment default \
+		--arch "$model" --seed "$seed" --split-seed 1 --holdout 0.1 --epochs "$epochs" --augment default \
 		--ema 0.999 --optimizer adamw --lr 0.001 --weight-decay 0.0001 --schedule cosine --warmup 1 \
 		--batch 64 --loss mse --threads "$threads" --out "$dir/model.pt" "${resume[@]}" \
 		>"$out/$name.log" 2>&1 || { echo "best.sh: $name failed; see $out/$name.log" >&2; return 1; }
@@ -78,8 +78,8 @@ models=""
 for m in "${members[@]}"; do models+="$out/${m%% *}/model.pt,"; done
 # The weights are fitted without the one hold-out face whose labels are
 # wrong (fkd data check flags it): it holds a quarter of the squared error.
-"$fkd" ensemble --data "$train" --tta flip+shift --drop-outliers --threads "$(nproc)" \
+"$fkd" ensemble --train "$train" --tta flip+shift --drop-outliers --threads "$(nproc)" \
 	--out "$out/ensemble.json" --models "${models%,}"
 "$fkd" submit --model "$out/ensemble.json" --test "$test" --lookup "$lookup" \
-	--threads "$(nproc)" --outfile "$out/submission.csv"
+	--threads "$(nproc)" --out "$out/submission.csv"
 echo "best.sh: $((SECONDS - start)) s in all; compare $out/submission.csv with docs/results/fkd-ytf-best.csv"

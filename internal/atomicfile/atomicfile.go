@@ -65,8 +65,8 @@ func stdStream(path string) *os.File {
 // path is left as it was and the temporary file is removed. A character
 // device, a FIFO and "-" (standard output) are written through, so an
 // error there may leave part of the content written. A symbolic link is
-// followed: its target is replaced. The directory that holds the file
-// must exist.
+// followed: its target is replaced. The folders that lead to the file
+// are made when missing.
 func Write(path string, write func(w io.Writer) error) error {
 	if err := writeFile(path, write); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
@@ -145,6 +145,9 @@ func replace(path string, perm fs.FileMode, write func(w io.Writer) error) (err 
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
 	}
 	f, err := os.CreateTemp(dir, "."+base+tempInfix+"*")
 	if err != nil {
@@ -312,6 +315,23 @@ func RemoveStale(path string, before time.Time) ([]string, error) {
 		return nil, err
 	}
 	dir, base := filepath.Split(target)
+	prefix := "." + base + tempInfix
+	removed, err := RemoveStaleIn(dir, func(name string) bool {
+		rest, ok := strings.CutPrefix(name, prefix)
+		return ok && AllDigits(rest)
+	}, before)
+	if err != nil {
+		return removed, fmt.Errorf("remove stale temporary files of %s: %w", path, err)
+	}
+	return removed, nil
+}
+
+// RemoveStaleIn removes the regular files of the directory dir ("" for
+// the working directory) whose names isTemp accepts and that were last
+// modified before before, and returns their paths. A missing directory
+// is no error. Writers whose temporary files have names of their own
+// (RemoveStale's are Write's) call it with their pattern.
+func RemoveStaleIn(dir string, isTemp func(name string) bool, before time.Time) ([]string, error) {
 	if dir == "" {
 		dir = "."
 	}
@@ -320,14 +340,12 @@ func RemoveStale(path string, before time.Time) ([]string, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("remove stale temporary files of %s: %w", path, err)
+		return nil, err
 	}
-	prefix := "." + base + tempInfix
 	var removed []string
 	var errs []error
 	for _, e := range entries {
-		rest, ok := strings.CutPrefix(e.Name(), prefix)
-		if !ok || !allDigits(rest) || !e.Type().IsRegular() {
+		if !e.Type().IsRegular() || !isTemp(e.Name()) {
 			continue
 		}
 		info, err := e.Info()
@@ -341,10 +359,7 @@ func RemoveStale(path string, before time.Time) ([]string, error) {
 		}
 		removed = append(removed, name)
 	}
-	if err := errors.Join(errs...); err != nil {
-		return removed, fmt.Errorf("remove stale temporary files of %s: %w", path, err)
-	}
-	return removed, nil
+	return removed, errors.Join(errs...)
 }
 
 // Tidy is RemoveStale for a command: it says on w which files it removed,
@@ -360,7 +375,9 @@ func Tidy(w io.Writer, path string, before time.Time) {
 	}
 }
 
-func allDigits(s string) bool {
+// AllDigits reports whether s is one or more decimal digits, as the
+// random part of a temporary file's name is.
+func AllDigits(s string) bool {
 	if s == "" {
 		return false
 	}

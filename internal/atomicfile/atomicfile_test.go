@@ -75,7 +75,7 @@ func TestWriteKeepsOldOnFailure(t *testing.T) {
 	if info, _ := os.Stat(path); info.Mode().Perm() != 0o644 {
 		t.Errorf("mode %v, want 0644", info.Mode())
 	}
-	if err := Write(filepath.Join(dir, "no", "such", "dir"), func(io.Writer) error { return nil }); err == nil {
-		t.Error("writing into a missing directory succeeded")
+	if err := Write(filepath.Join(path, "under", "a", "file"), func(io.Writer) error { return nil }); err == nil {
+		t.Error("writing under a regular file succeeded")
 	}
 }

@@ -240,8 +240,8 @@ func TestSaveIsAtomic(t *testing.T) {
 	if len(entries) != 1 {
 		t.Errorf("directory holds %d entries after a failed Save, want 1", len(entries))
 	}
-	if err := nn.Save(filepath.Join(dir, "no", "such", "dir.safetensors"), good, nil); err == nil {
-		t.Error("Save into a missing directory succeeded")
+	if err := nn.Save(filepath.Join(path, "under", "a", "file.safetensors"), good, nil); err == nil {
+		t.Error("Save under a regular file succeeded")
 	}
 }
 

@@ -86,8 +86,16 @@ var unaryOps = []unaryOp{
 	{"rsqrt", "at::rsqrt(x)", method{"Rsqrt", "returns 1/√t, element-wise."}},
 	{"sin", "at::sin(x)", method{"Sin", "returns the sine of each element (in radians)."}},
 	{"cos", "at::cos(x)", method{"Cos", "returns the cosine of each element (in radians)."}},
-	{"channels_last", "x.to(x.options(), false, false, at::MemoryFormat::ChannelsLast)", method{"ChannelsLast", "returns the 4-D tensor t with its elements laid out channels last, NHWC in memory (its shape and values stay [N, C, H, W]), copying only when LibTorch would not already take it for such a tensor (IsChannelsLast). A tensor of one channel is restrided too: its layout is otherwise ambiguous, and a convolution would keep its output in row-major order. Convolutions on the CPU run faster on channels-last tensors, and the ops that follow keep the layout."}},
+	{"channels_last", "x.to(x.options(), false, false, at::MemoryFormat::ChannelsLast)", method{"ChannelsLast", channelsLastDoc}},
 }
+
+// channelsLastDoc is the doc comment of ChannelsLast, too long for its row.
+const channelsLastDoc = "returns the 4-D tensor t with its elements laid out channels last, " +
+	"NHWC in memory (its shape and values stay [N, C, H, W]), copying only when LibTorch " +
+	"would not already take it for such a tensor (IsChannelsLast). " +
+	"A tensor of one channel is restrided too: its layout is otherwise ambiguous, " +
+	"and a convolution would keep its output in row-major order. " +
+	"Convolutions on the CPU run faster on channels-last tensors, and the ops that follow keep the layout."
 
 var binaryOps = []binaryOp{
 	{Name: "add", ATen: "at::add(x, y)", ATenScalar: "at::add(x, s)", ATenInPlace: "x.add_(y)", ATenScalarInPlace: "x.add_(s)",

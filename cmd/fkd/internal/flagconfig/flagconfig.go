@@ -6,8 +6,10 @@
 package flagconfig
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -66,13 +68,26 @@ func (s Schema) Read(path string) (*File, error) {
 func (s Schema) Parse(path string, data []byte) (*File, error) {
 	c := &File{path: path, shared: s.Shared, sections: map[string][]entry{}}
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("config %s: %v", path, strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	// A second document ("---" and more) would be ignored: refuse it.
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		return nil, fmt.Errorf("config %s: after the first document: %v", path, strings.ReplaceAll(err.Error(), "\n", "; "))
+	default:
+		return nil, fmt.Errorf("config %s line %d: a second YAML document; put every section in one document", path, documentLine(data, &next))
 	}
 	if len(doc.Content) == 0 {
 		return c, nil // empty file
 	}
 	root := doc.Content[0]
+	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		return c, nil // a document marker alone
+	}
 	if root.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("config %s line %d: want a mapping of sections (%s:, train:, ...)", path, root.Line, s.Shared)
 	}
@@ -117,6 +132,24 @@ func (s Schema) Parse(path string, data []byte) (*File, error) {
 	return c, nil
 }
 
+// AliasAnnotation marks a hidden flag that is an old spelling of
+// another; its value is the other flag's name. A file's key that names
+// an alias sets the flag it stands for.
+const AliasAnnotation = "fkd-alias-of"
+
+// A Layer is a section of the file that sets flags of a command.
+type Layer struct {
+	Section string
+	// Keys maps the section's keys that apply to the command to its flag
+	// names; the others are left to the commands they belong to. With
+	// Keys nil every key of the section must name a flag of the command.
+	Keys map[string]string
+}
+
+// Sources says where each flag set from a file came from: flag name →
+// "config.yml line 12 (train.warmup)".
+type Sources map[string]string
+
 // Apply sets the flags of fs that the command line left alone from the
 // file at path: first from the shared section, its keys renamed by
 // sharedFlags (key → flag name; keys not listed do not apply to the
@@ -131,21 +164,47 @@ func (s Schema) Apply(fs *pflag.FlagSet, command, path string, explicit bool, sh
 		}
 		return err
 	}
-	return c.Apply(fs, command, sharedFlags)
+	_, err = c.Apply(fs, command, sharedFlags)
+	return err
 }
 
 // Apply sets the flags of fs that the command line left alone, as
-// Schema.Apply does.
-func (c *File) Apply(flags *pflag.FlagSet, command string, sharedFlags map[string]string) error {
+// Schema.Apply does, and says where each came from.
+func (c *File) Apply(flags *pflag.FlagSet, command string, sharedFlags map[string]string) (Sources, error) {
+	if sharedFlags == nil {
+		sharedFlags = map[string]string{} // no shared key applies
+	}
+	return c.ApplyLayers(flags, command, Layer{Section: c.shared, Keys: sharedFlags}, Layer{Section: command})
+}
+
+// Path returns the file's path.
+func (c *File) Path() string { return c.path }
+
+// ApplyLayers sets the flags of fs that the command line left alone from
+// the layers in turn, a later layer's value replacing an earlier one's,
+// and says where each came from. command names the command in errors.
+// A flag the command line set keeps its value.
+func (c *File) ApplyLayers(flags *pflag.FlagSet, command string, layers ...Layer) (Sources, error) {
+	fromLine := map[string]bool{}
+	flags.Visit(func(f *pflag.Flag) {
+		fromLine[f.Name] = true
+		if to := aliasOf(f); to != "" {
+			fromLine[to] = true
+		}
+	})
+	sources := Sources{}
 	set := func(e entry, section, name string) error {
-		f := flags.Lookup(name)
 		if name == "config" {
 			return fmt.Errorf("config %s line %d: %s.%s: a config file cannot name another", c.path, e.line, section, e.key)
 		}
+		f := flags.Lookup(name)
 		if f == nil {
 			return fmt.Errorf("config %s line %d: %s.%s: fkd %s has no flag --%s", c.path, e.line, section, e.key, command, name)
 		}
-		if f.Changed {
+		if to := aliasOf(f); to != "" {
+			name, f = to, flags.Lookup(to)
+		}
+		if fromLine[name] {
 			return nil
 		}
 		v := e.value
@@ -155,19 +214,47 @@ func (c *File) Apply(flags *pflag.FlagSet, command string, sharedFlags map[strin
 		if err := flags.Set(name, v); err != nil {
 			return fmt.Errorf("config %s line %d: %s.%s: %v", c.path, e.line, section, e.key, err)
 		}
+		sources[name] = fmt.Sprintf("%s line %d (%s.%s)", c.path, e.line, section, e.key)
 		return nil
 	}
-	for _, e := range c.sections[c.shared] {
-		if name, ok := sharedFlags[e.key]; ok {
-			if err := set(e, c.shared, name); err != nil {
-				return err
+	for _, l := range layers {
+		for _, e := range c.sections[l.Section] {
+			name := e.key
+			if l.Keys != nil {
+				var ok bool
+				if name, ok = l.Keys[e.key]; !ok {
+					continue
+				}
+			}
+			if err := set(e, l.Section, name); err != nil {
+				return nil, err
 			}
 		}
 	}
-	for _, e := range c.sections[command] {
-		if err := set(e, command, e.key); err != nil {
-			return err
+	return sources, nil
+}
+
+// aliasOf returns the flag f is an old spelling of, or "".
+func aliasOf(f *pflag.Flag) string {
+	if v := f.Annotations[AliasAnnotation]; len(v) == 1 {
+		return v[0]
+	}
+	return ""
+}
+
+// documentLine returns the line where the YAML document doc, the second
+// of data, starts: its "---" marker, or failing that its first node.
+func documentLine(data []byte, doc *yaml.Node) int {
+	line := doc.Line
+	if len(doc.Content) > 0 && doc.Content[0].Line > 0 {
+		line = doc.Content[0].Line
+	}
+	// The marker is the last "---" line at or before the content.
+	lines := strings.Split(string(data), "\n")
+	for i := min(line, len(lines)) - 1; i >= 0; i-- {
+		if l := strings.TrimRight(lines[i], " \t\r"); l == "---" || strings.HasPrefix(l, "--- ") {
+			return i + 1
 		}
 	}
-	return nil
+	return line
 }

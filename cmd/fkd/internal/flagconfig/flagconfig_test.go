@@ -39,6 +39,10 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate section", "train:\ntrain:\n", `line 2: section "train" appears twice`},
 		{"duplicate key", "train:\n  epochs: 1\n  epochs: 2\n", "line 3: train.epochs appears twice"},
 		{"bad yaml", "train: [\n", "config c.yml: yaml:"},
+		{"second document", "train:\n  epochs: 3\n---\nsubmit:\n  tta: flip\n", "config c.yml line 3: a second YAML document"},
+		{"second document after a marker", "---\ntrain:\n  epochs: 3\n\n---\ntrain:\n  epochs: 5\n", "config c.yml line 5: a second YAML document"},
+		{"second document on its marker's line", "train:\n  epochs: 3\n--- {train: {epochs: 4}}\n", "config c.yml line 3: a second YAML document"},
+		{"bad second document", "train:\n  epochs: 3\n---\ntrain: [\n", "config c.yml: after the first document: yaml:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,5 +121,15 @@ func TestApplyErrors(t *testing.T) {
 				t.Errorf("got %v, want an error containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestParseOneDocument: a file of one document, with or without its
+// markers, or empty, parses.
+func TestParseOneDocument(t *testing.T) {
+	for _, text := range []string{"", "---\n", "train:\n  epochs: 3\n", "---\ntrain:\n  epochs: 3\n", "---\ntrain:\n  epochs: 3\n...\n", "# only a comment\n"} {
+		if _, err := schema.Parse("c.yml", []byte(text)); err != nil {
+			t.Errorf("Parse(%q): %v", text, err)
+		}
 	}
 }
