@@ -14,9 +14,9 @@ import (
 	"os"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 
+	"github.com/fkd-project/fkd/eval"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/report"
 	"github.com/fkd-project/fkd/torch"
@@ -160,9 +160,9 @@ func trainedOn(modelPath string, trainFaces, holdFaces int) string {
 		return err.Error()
 	}
 	m.Store().Free()
-	if meta.Extra[train.ExtraTrainFaces] != strconv.Itoa(trainFaces) || meta.Extra[train.ExtraHoldFaces] != strconv.Itoa(holdFaces) {
-		return fmt.Sprintf("the model was trained on %s faces holding out %s, the data now gives %d and %d",
-			meta.Extra[train.ExtraTrainFaces], meta.Extra[train.ExtraHoldFaces], trainFaces, holdFaces)
+	if p := eval.ReadProvenance(meta); p.TrainFaces != trainFaces || p.HoldoutFaces != holdFaces {
+		return fmt.Sprintf("the model was trained on %d faces holding out %d, the data now gives %d and %d",
+			p.TrainFaces, p.HoldoutFaces, trainFaces, holdFaces)
 	}
 	return ""
 }

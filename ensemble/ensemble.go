@@ -17,10 +17,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/fkd-project/fkd/eval"
 	"github.com/fkd-project/fkd/internal/atomicfile"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/torch"
-	"github.com/fkd-project/fkd/train"
 )
 
 // Format is the value of an ensemble file's "format" field.
@@ -33,7 +33,7 @@ const Format = "fkd-ensemble/1"
 type File struct {
 	Format string `json:"format"`
 	// TTA is the test-time augmentation the weights were fitted with
-	// (train.ParseTTA reads it), the one to predict with; "" means none.
+	// (eval.ParseTTA reads it), the one to predict with; "" means none.
 	TTA     string   `json:"tta,omitempty"`
 	Members []Member `json:"members"`
 	// HoldoutRMSE is the ensemble's RMSE in pixels on the members' shared
@@ -79,7 +79,7 @@ func (f File) check() error {
 		return errors.New("no members")
 	}
 	if f.TTA != "" {
-		if _, err := train.ParseTTA(f.TTA); err != nil {
+		if _, err := eval.ParseTTA(f.TTA); err != nil {
 			return err
 		}
 	}
@@ -216,14 +216,15 @@ func Load(spec string, dev torch.Device) (m models.Model, meta models.Meta, tta 
 func CheckSplit(paths []string, metas []models.Meta) error {
 	type split struct{ params, data, counts string }
 	read := func(m models.Meta) (split, error) {
-		h, s, drop, ok := train.OwnHoldout(m)
-		if !ok || h == 0 {
+		h, ok := eval.OwnHoldout(m)
+		if !ok {
 			return split{}, errors.New("its file records no hold-out part")
 		}
+		p := eval.ReadProvenance(m)
 		return split{
-			params: fmt.Sprintf("hold-out fraction %v, seed %d, drop outliers %v", h, s, drop),
-			data:   m.Extra[train.ExtraData], // "" in files from before fkd recorded it
-			counts: fmt.Sprintf("%s+%s faces", m.Extra[train.ExtraTrainFaces], m.Extra[train.ExtraHoldFaces]),
+			params: fmt.Sprintf("hold-out fraction %v, seed %d, drop outliers %v", h.Fraction, h.Seed, h.DropOutliers),
+			data:   p.Data, // "" in files from before fkd recorded it
+			counts: fmt.Sprintf("%d+%d faces", p.TrainFaces, p.HoldoutFaces),
 		}, nil
 	}
 	var first split

@@ -13,10 +13,10 @@ import (
 	"github.com/fkd-project/fkd/dataset"
 	"github.com/fkd-project/fkd/dataset/synth"
 	"github.com/fkd-project/fkd/ensemble"
+	"github.com/fkd-project/fkd/eval"
 	"github.com/fkd-project/fkd/internal/fkdtest"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/torch"
-	"github.com/fkd-project/fkd/train"
 )
 
 func TestWeights(t *testing.T) {
@@ -216,7 +216,7 @@ func saveModel(t *testing.T, dir, name, spec string, seed uint64, holdout float6
 	defer m.Store().Free()
 	m.Store().Eval()
 	meta := models.Meta{Extra: map[string]string{
-		train.ExtraHoldout: strconvFloat(holdout), train.ExtraSeed: strconvInt(splitSeed), train.ExtraData: data,
+		"train.holdout": strconvFloat(holdout), "train.seed": strconvInt(splitSeed), "train.data": data,
 	}}
 	path := filepath.Join(dir, name)
 	if err := models.Save(path, m, meta); err != nil {
@@ -234,7 +234,7 @@ func TestFitAndLoad(t *testing.T) {
 	otherData := saveModel(t, dir, "d.pt", "cnn3:width=4", 3, 0.25, 7, "fp2")
 	noHoldout := saveModel(t, dir, "e.pt", "cnn3:width=4", 3, 0, 7, "fp1")
 
-	fitted, err := ensemble.Fit([]string{a, b}, set, ensemble.FitOptions{TTA: train.FlipTTA, Device: torch.CPU})
+	fitted, err := ensemble.Fit([]string{a, b}, set, ensemble.FitOptions{TTA: eval.FlipTTA, Device: torch.CPU})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,10 +262,10 @@ func TestFitAndLoad(t *testing.T) {
 	if tta != "flip" || m.Spec().Arch != models.EnsembleArch {
 		t.Errorf("Load: tta %q, spec %v", tta, m.Spec())
 	}
-	if h, s, _, ok := train.OwnHoldout(meta); !ok || h != 0.25 || s != 7 {
+	if h, ok := eval.OwnHoldout(meta); !ok || h.Fraction != 0.25 || h.Seed != 7 {
 		t.Errorf("the ensemble's meta lost the shared split: %v", meta.Extra)
 	}
-	ev, err := train.Evaluate(train.WithTTA(m, train.FlipTTA), set.Subset(hold))
+	ev, err := eval.Evaluate(eval.WithTTA(m, eval.FlipTTA), set.Subset(hold))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +299,8 @@ func TestFitDropOutliers(t *testing.T) {
 	_, hold := dataset.Split(set, 0.25, 7)
 	c, _ := set.Keypoints(hold[0])
 	c[22], c[23] = c[2]-5, c[3]-6 // mouth_left_corner above the right eye centre
-	if n := len(train.WithoutOutliers(set, slices.Clone(hold))); n != len(hold)-1 {
+	lessOutliers, _, err := eval.Holdout{Fraction: 0.25, Seed: 7, DropOutliers: true}.Faces(set)
+	if n := len(lessOutliers); err != nil || n != len(hold)-1 {
 		t.Fatalf("dataset.Outliers leaves %d of %d hold-out faces; want all but the planted one", n, len(hold))
 	}
 	a := saveModel(t, dir, "a.pt", "cnn3:width=4", 1, 0.25, 7, "fp1")
@@ -311,7 +312,7 @@ func TestFitDropOutliers(t *testing.T) {
 		}
 		scored := hold
 		if drop {
-			scored = train.WithoutOutliers(set, slices.Clone(hold))
+			scored = lessOutliers
 		}
 		if left := len(hold) - len(scored); fitted.Faces != len(scored) || fitted.File.HoldoutOutliersLeftOut != left {
 			t.Errorf("drop %v: %d faces scored, %d left out; want %d and %d", drop, fitted.Faces, fitted.File.HoldoutOutliersLeftOut, len(scored), left)
@@ -320,7 +321,7 @@ func TestFitDropOutliers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ev, err := train.Evaluate(m, set.Subset(scored))
+		ev, err := eval.Evaluate(m, set.Subset(scored))
 		m.Store().Free()
 		if err != nil {
 			t.Fatal(err)
@@ -377,10 +378,10 @@ func strconvInt(i int64) string     { return strconv.FormatInt(i, 10) }
 // record one, else by the faces in each part (files of an older fkd).
 func TestCheckSplit(t *testing.T) {
 	meta := func(data, faces string) models.Meta {
-		e := map[string]string{train.ExtraHoldout: "0.1", train.ExtraSeed: "1",
-			train.ExtraTrainFaces: faces, train.ExtraHoldFaces: "340"}
+		e := map[string]string{"train.holdout": "0.1", "train.seed": "1",
+			"train.faces": faces, "train.holdout_faces": "340"}
 		if data != "" {
-			e[train.ExtraData] = data
+			e["train.data"] = data
 		}
 		return models.Meta{Extra: e}
 	}

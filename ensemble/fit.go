@@ -9,9 +9,9 @@ import (
 	"text/tabwriter"
 
 	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/eval"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/torch"
-	"github.com/fkd-project/fkd/train"
 )
 
 // Weights returns the weights, non-negative and summing to 1, of the mix
@@ -182,7 +182,7 @@ func RMSE(preds [][]float32, w []float64, truth []float32, mask []bool) float64 
 
 // FitOptions says how Fit works.
 type FitOptions struct {
-	TTA    train.TTA
+	TTA    eval.TTA
 	Device torch.Device
 	// DropOutliers leaves the hold-out faces that dataset.Outliers finds
 	// mislabelled out of the fit and the scores, also when the members'
@@ -240,7 +240,7 @@ func Fit(paths []string, set *dataset.Set, o FitOptions) (Fitted, error) {
 			return Fitted{}, err
 		}
 		if hold == nil {
-			if hold, outliers, err = holdoutFaces(set, meta, o.DropOutliers); err != nil {
+			if hold, outliers, err = HoldoutFaces(set, meta, o.DropOutliers); err != nil {
 				m.Store().Free()
 				return Fitted{}, err
 			}
@@ -248,7 +248,7 @@ func Fit(paths []string, set *dataset.Set, o FitOptions) (Fitted, error) {
 		fmt.Fprintf(log, "predicting %d hold-out faces with %s (%s)\n", hold.Len(), path, meta.Spec)
 		var p []float32
 		err = torch.Catch(func() {
-			p = models.Predict(train.WithTTA(m, o.TTA), hold.Images, train.EvalBatch, o.Device)
+			p = models.Predict(eval.WithTTA(m, o.TTA), hold.Images, eval.EvalBatch, o.Device)
 		})
 		m.Store().Free()
 		if err != nil {
@@ -272,20 +272,21 @@ func Fit(paths []string, set *dataset.Set, o FitOptions) (Fitted, error) {
 	return f, nil
 }
 
-// holdoutFaces returns the hold-out part of set that the model with meta
-// left out of its training, less the outliers when the model's run left
-// them out or dropOutliers asks, and how many outliers it left out.
-func holdoutFaces(set *dataset.Set, meta models.Meta, dropOutliers bool) (*dataset.Set, int, error) {
-	h, seed, drop, _ := train.OwnHoldout(meta)
-	_, idx := dataset.Split(set, h, seed)
-	n := len(idx)
-	if drop || dropOutliers {
-		idx = train.WithoutOutliers(set, idx)
+// HoldoutFaces returns the hold-out part of set that the model with meta
+// left out of its training (eval.OwnHoldout), less the outliers when the
+// model's run left them out or dropOutliers asks, and how many outliers
+// it left out.
+func HoldoutFaces(set *dataset.Set, meta models.Meta, dropOutliers bool) (*dataset.Set, int, error) {
+	h, ok := eval.OwnHoldout(meta)
+	if !ok {
+		return nil, 0, errors.New("its file records no hold-out part")
 	}
-	if len(idx) == 0 {
-		return nil, 0, fmt.Errorf("the hold-out part (fraction %v, seed %d) of %d faces is empty", h, seed, set.Len())
+	h.DropOutliers = h.DropOutliers || dropOutliers
+	idx, outliers, err := h.Faces(set)
+	if err != nil {
+		return nil, 0, err
 	}
-	return set.Subset(idx), n - len(idx), nil
+	return set.Subset(idx), outliers, nil
 }
 
 // CrossRMSE scores each half of the faces (alternate faces) with weights

@@ -23,7 +23,7 @@ const EnsembleArch = "ensemble"
 // one Model whose keypoints are the weighted mean of the members'. Since
 // every member's output is an affine map of pixel coordinates, the mean is
 // taken in pixel space; a test-time augmentation applied to the ensemble
-// (train.WithTTA) is the same as applying it to every member. weights must
+// (eval.WithTTA) is the same as applying it to every member. weights must
 // be as many as paths, non-negative and finite, with a positive sum; they
 // are scaled to sum to 1.
 //

@@ -11,12 +11,12 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/eval"
 	"github.com/fkd-project/fkd/internal/fkdtest"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/onnx"
 	"github.com/fkd-project/fkd/onnx/onnxpb"
 	"github.com/fkd-project/fkd/torch"
-	"github.com/fkd-project/fkd/train"
 )
 
 // openCVOps are the operators the graphs may use: those OpenCV 4.6's
@@ -31,12 +31,12 @@ func TestBuildGraph(t *testing.T) {
 	dir := t.TempDir()
 	tests := []struct {
 		specs []string
-		tta   train.TTA
+		tta   eval.TTA
 	}{
-		{[]string{"cnn3:width=4"}, train.NoTTA},
-		{[]string{"tinyresnet:width=4,blocks=1"}, train.FlipTTA},
-		{[]string{"fpn:width=4,channels=8,maps=48"}, train.NoTTA},
-		{[]string{"fpnheat:width=4,channels=8", "cnn3:width=4"}, train.FlipShiftTTA},
+		{[]string{"cnn3:width=4"}, eval.NoTTA},
+		{[]string{"tinyresnet:width=4,blocks=1"}, eval.FlipTTA},
+		{[]string{"fpn:width=4,channels=8,maps=48"}, eval.NoTTA},
+		{[]string{"fpnheat:width=4,channels=8", "cnn3:width=4"}, eval.FlipShiftTTA},
 	}
 	for ti, tt := range tests {
 		t.Run(fmt.Sprint(tt.specs, tt.tta), func(t *testing.T) {

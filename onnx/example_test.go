@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"fmt"
 
+	"github.com/fkd-project/fkd/eval"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/onnx"
 	"github.com/fkd-project/fkd/torch"
-	"github.com/fkd-project/fkd/train"
 )
 
 func ExampleWrite() {
@@ -19,7 +19,7 @@ func ExampleWrite() {
 	defer m.Store().Free()
 	m.Store().Eval()
 	var buf bytes.Buffer
-	err = onnx.Write(&buf, []onnx.Member{{Model: m, Weight: 1}}, onnx.Options{TTA: train.FlipTTA})
+	err = onnx.Write(&buf, []onnx.Member{{Model: m, Weight: 1}}, onnx.Options{TTA: eval.FlipTTA})
 	fmt.Println(err, buf.Len() > 0, onnx.InputName, "->", onnx.OutputName)
 	// Output: <nil> true faces -> keypoints
 }

@@ -21,7 +21,7 @@
 // affine map per channel, is folded into the convolution before it, and
 // dropout, off in evaluation, is left out. An ensemble is one graph: every
 // member's network on the same input, its keypoints weighted and summed. A
-// test-time augmentation (train.TTA) is part of the graph too: each view
+// test-time augmentation (eval.TTA) is part of the graph too: each view
 // of the faces (mirrored by a product with a permutation matrix, shifted
 // likewise) runs through the networks, and its keypoints are mapped back
 // (the left and right keypoints swapped, x mirrored) before the mean.
@@ -37,9 +37,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/eval"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/onnx/onnxpb"
-	"github.com/fkd-project/fkd/train"
 )
 
 // Opset is the version of the ONNX operator set the models use, and
@@ -77,8 +77,8 @@ type Member struct {
 // Options are the choices of an export.
 type Options struct {
 	// TTA is the test-time augmentation the model predicts with, as
-	// train.WithTTA does; train.NoTTA for none.
-	TTA train.TTA
+	// eval.WithTTA does; eval.NoTTA for none.
+	TTA eval.TTA
 	// Producer is the producer_version recorded, such as fkd's version.
 	Producer string
 	// Metadata are added to the model's metadata_props.

@@ -14,11 +14,11 @@ import (
 	"time"
 
 	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/eval"
 	"github.com/fkd-project/fkd/internal/fkdtest"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/onnx"
 	"github.com/fkd-project/fkd/torch"
-	"github.com/fkd-project/fkd/train"
 )
 
 // numFaces is how many faces the runtimes must reproduce fkd's keypoints
@@ -35,7 +35,7 @@ type exportCase struct {
 	name    string
 	specs   []string
 	weights []float64
-	tta     train.TTA
+	tta     eval.TTA
 }
 
 var exportCases = []exportCase{
@@ -45,8 +45,8 @@ var exportCases = []exportCase{
 	{name: "fpn-maps48", specs: []string{"fpn:maps=48"}},
 	{name: "fpnheat", specs: []string{"fpnheat"}},
 	{name: "fpnheat-maps48", specs: []string{"fpnheat:maps=48"}},
-	{name: "cnn3-flip+shift", specs: []string{"cnn3:width=8"}, tta: train.FlipShiftTTA},
-	{name: "ensemble-flip", specs: []string{"cnn3", "fpnheat", "tinyresnet:width=8"}, weights: []float64{0.5, 0.3, 0.2}, tta: train.FlipTTA},
+	{name: "cnn3-flip+shift", specs: []string{"cnn3:width=8"}, tta: eval.FlipShiftTTA},
+	{name: "ensemble-flip", specs: []string{"cnn3", "fpnheat", "tinyresnet:width=8"}, weights: []float64{0.5, 0.3, 0.2}, tta: eval.FlipTTA},
 }
 
 // exported is a model exported to an ONNX file, with fkd's keypoints for
@@ -97,7 +97,7 @@ func exportAll(t *testing.T, dir string, faces []uint8) map[string]exported {
 			t.Cleanup(e.Store().Free)
 			m = e
 		}
-		want := models.Predict(train.WithTTA(m, c.tta), faces, 64, torch.CPU)
+		want := models.Predict(eval.WithTTA(m, c.tta), faces, 64, torch.CPU)
 		if spread := fkdtest.SpreadPx(want); spread < 0.5 {
 			t.Fatalf("%s: fkd's keypoints vary by %.2g px across the faces: too little to tell a wrong graph", c.name, spread)
 		}
@@ -266,7 +266,7 @@ func TestWriteRefuses(t *testing.T) {
 		{"no members", nil, onnx.Options{}, nil},
 		{"an ensemble as a member", []onnx.Member{{Model: e, Weight: 1}}, onnx.Options{}, onnx.ErrUnsupported},
 		{"negative weight", []onnx.Member{{Model: m, Weight: -1}}, onnx.Options{}, nil},
-		{"unknown TTA", []onnx.Member{{Model: m, Weight: 1}}, onnx.Options{TTA: train.TTA(9)}, onnx.ErrUnsupported},
+		{"unknown TTA", []onnx.Member{{Model: m, Weight: 1}}, onnx.Options{TTA: eval.TTA(9)}, onnx.ErrUnsupported},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,12 +7,12 @@ import (
 	"strconv"
 
 	"github.com/fkd-project/fkd/dataset"
-	"github.com/fkd-project/fkd/train"
+	"github.com/fkd-project/fkd/eval"
 )
 
 // view is one view of the faces that a test-time augmentation looks at:
 // the faces moved dx pixels right and dy down (edge rows and columns
-// repeated), then mirrored if flip is set, as train.WithTTA makes them.
+// repeated), then mirrored if flip is set, as eval.WithTTA makes them.
 type view struct {
 	flip   bool
 	dx, dy int
@@ -20,14 +20,14 @@ type view struct {
 
 // views returns the views of tta; their keypoints, mapped back, are
 // averaged with equal weights.
-func views(tta train.TTA) ([]view, error) {
+func views(tta eval.TTA) ([]view, error) {
 	switch tta {
-	case train.NoTTA:
+	case eval.NoTTA:
 		return []view{{}}, nil
-	case train.FlipTTA:
+	case eval.FlipTTA:
 		return []view{{}, {flip: true}}, nil
-	case train.FlipShiftTTA:
-		const d = train.ShiftTTAPixels
+	case eval.FlipShiftTTA:
+		const d = eval.ShiftTTAPixels
 		var vs []view
 		for _, s := range [][2]int{{0, 0}, {d, 0}, {-d, 0}, {0, d}, {0, -d}} {
 			vs = append(vs, view{dx: s[0], dy: s[1]}, view{flip: true, dx: s[0], dy: s[1]})

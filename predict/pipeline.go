@@ -14,17 +14,17 @@ import (
 
 	"github.com/fkd-project/fkd/dataset"
 	"github.com/fkd-project/fkd/detect"
+	"github.com/fkd-project/fkd/eval"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/photo"
 	"github.com/fkd-project/fkd/torch"
-	"github.com/fkd-project/fkd/train"
 )
 
 // Pipeline predicts the keypoints of faces in images with one model. It
 // is not safe for concurrent use: the model is one goroutine's.
 type Pipeline struct {
 	Model models.Model
-	TTA   train.TTA
+	TTA   eval.TTA
 	// Framing is how the model's training faces are framed (FramingOf
 	// its file's keypoint means).
 	Framing Framing
@@ -39,7 +39,7 @@ type Pipeline struct {
 // a detector that boxes faces as b says. The framing is that of the
 // model's training keypoint means, or DefaultFraming when the file holds
 // none that place a face.
-func New(m models.Model, meta models.Meta, tta train.TTA, b BoxAnchor) *Pipeline {
+func New(m models.Model, meta models.Meta, tta eval.TTA, b BoxAnchor) *Pipeline {
 	f, err := FramingOf(meta.Means)
 	if err != nil {
 		f = DefaultFraming
@@ -130,7 +130,7 @@ func (p *Pipeline) pass(targets []Target, out []Result, idx []int) error {
 	}
 	var pred []float32
 	if err := torch.Catch(func() {
-		pred = models.Predict(train.WithTTA(p.Model, p.TTA), pixels, 0, p.Model.Store().Device())
+		pred = models.Predict(eval.WithTTA(p.Model, p.TTA), pixels, 0, p.Model.Store().Device())
 	}); err != nil {
 		return fmt.Errorf("predict: %w", err)
 	}

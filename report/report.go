@@ -5,9 +5,9 @@
 // weights and the warnings said on stderr, and results.json, every
 // figure of the report for scripts (its schema is Results).
 //
-// It also scores one model or one baseline at a time, as fkd evaluate and
-// fkd baseline do (the per-keypoint RMSE table), draws one run's charts
-// for fkd plot, and lists the model zoo for fkd models.
+// It also draws one run's charts for fkd plot, and loads what a --model
+// flag names (LoadModel). Scoring one model for fkd evaluate is package
+// eval's; fkd baseline and fkd models are cmd/fkd's and package models'.
 package report
 
 import (
@@ -27,6 +27,7 @@ import (
 
 	"github.com/fkd-project/fkd/dataset"
 	"github.com/fkd-project/fkd/ensemble"
+	"github.com/fkd-project/fkd/eval"
 	"github.com/fkd-project/fkd/internal/atomicfile"
 	"github.com/fkd-project/fkd/plots"
 	"github.com/fkd-project/fkd/torch"
@@ -126,10 +127,16 @@ func (e *Env) Build(set *dataset.Set, dataName string, runs []Run, dir string, d
 		fmt.Fprintf(e.Stderr, "left out of the report: %s\n", m)
 	}
 	cfg := rs[0].h.Config
-	trainIdx, holdIdx := dataset.Split(set, cfg.Holdout, cfg.HoldoutSeed())
-	if len(holdIdx) == 0 {
-		return fmt.Errorf("a hold-out fraction of %v of %d faces holds out none", cfg.Holdout, set.Len())
+	// The runs' shared hold-out part, outliers included whatever the runs
+	// did, so that every run and baseline is scored on the same faces.
+	if cfg.Holdout == 0 {
+		return fmt.Errorf("a hold-out fraction of 0 of %d faces holds out none", set.Len())
 	}
+	parts, err := eval.Holdout{Fraction: cfg.Holdout, Seed: cfg.HoldoutSeed()}.Split(set)
+	if err != nil {
+		return err
+	}
+	trainIdx, holdIdx := parts.Train, parts.Held
 	r := &Report{
 		Data: dataName, Holdout: cfg.Holdout, Seed: cfg.HoldoutSeed(),
 		TrainFaces: len(trainIdx), HoldFaces: len(holdIdx),

@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/fkd-project/fkd/ensemble"
+	"github.com/fkd-project/fkd/eval"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/torch"
 	"github.com/fkd-project/fkd/train"
@@ -207,10 +208,10 @@ func LoadModel(path string, dev torch.Device) (models.Model, models.Meta, error)
 	if err != nil || tta == "" {
 		return m, meta, err
 	}
-	t, err := train.ParseTTA(tta)
+	t, err := eval.ParseTTA(tta)
 	if err != nil { // Read checked it
 		m.Store().Free()
 		return nil, models.Meta{}, err
 	}
-	return train.WithTTA(m, t), meta, nil
+	return eval.WithTTA(m, t), meta, nil
 }

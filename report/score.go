@@ -3,13 +3,13 @@ package report
 import (
 	"fmt"
 	"math"
-	"strconv"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/fkd-project/fkd/baseline"
 	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/eval"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/plots"
 	"github.com/fkd-project/fkd/torch"
@@ -65,21 +65,22 @@ func (e *Env) ScoreRun(modelPath string, h *train.History, r *Report, dev torch.
 		return nil, err
 	}
 	defer m.Store().Free()
+	prov := eval.ReadProvenance(meta)
 	for _, c := range []struct {
-		key  string
-		want int
-	}{{train.ExtraTrainFaces, r.TrainFaces}, {train.ExtraHoldFaces, r.HoldFaces}} {
-		if v, ok := meta.Extra[c.key]; ok && v != strconv.Itoa(c.want) {
-			return nil, fmt.Errorf("model %s records %s=%s, but the split of %s gives %d: was it trained on other data?",
-				modelPath, c.key, v, r.Data, c.want)
+		part      string
+		got, want int
+	}{{"training", prov.TrainFaces, r.TrainFaces}, {"hold-out", prov.HoldoutFaces, r.HoldFaces}} {
+		if c.got >= 0 && c.got != c.want {
+			return nil, fmt.Errorf("model %s records %d %s faces, but the split of %s gives %d: was it trained on other data?",
+				modelPath, c.got, c.part, r.Data, c.want)
 		}
 	}
 	start := time.Now()
-	ev, err := train.Evaluate(m, r.hold)
+	ev, err := eval.Evaluate(m, r.hold)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate %s: %w", modelPath, err)
 	}
-	tta, err := train.Evaluate(train.WithTTA(m, train.FlipTTA), r.hold)
+	tta, err := eval.Evaluate(eval.WithTTA(m, eval.FlipTTA), r.hold)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate %s with flip TTA: %w", modelPath, err)
 	}
@@ -94,7 +95,7 @@ func (e *Env) ScoreRun(modelPath string, h *train.History, r *Report, dev torch.
 		PerKeypoint: ev.PerKeypoint,
 		Pred:        ev.Pred,
 		FaceErrors:  FaceErrors(ev.Pred, r.hold),
-		DataID:      meta.Extra[train.ExtraData],
+		DataID:      prov.Data,
 	}
 	fmt.Fprintf(e.Stderr, "%s: hold-out RMSE %.4f px, %.4f px with flip TTA (%s)\n",
 		meta.Spec, ev.RMSE, s.TTARMSE, time.Since(start).Round(time.Millisecond))

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/eval"
 	"github.com/fkd-project/fkd/internal/atomicfile"
 	"github.com/fkd-project/fkd/plots"
 	"github.com/fkd-project/fkd/torch"
@@ -50,15 +51,15 @@ func Curves(histPath, out string, w, h int) (*train.History, error) {
 // hold-out part of set that a finished run with history hist held out,
 // as its model at modelPath places their keypoints on dev, to the PNG out
 // of w×h pixels. It returns the model's evaluation on the hold-out part.
-func Landmarks(out, modelPath string, hist *train.History, set *dataset.Set, dev torch.Device, faces, w, h int) (train.Evaluation, error) {
+func Landmarks(out, modelPath string, hist *train.History, set *dataset.Set, dev torch.Device, faces, w, h int) (eval.Evaluation, error) {
 	m, _, err := LoadModel(modelPath, dev)
 	if err != nil {
-		return train.Evaluation{}, err
+		return eval.Evaluation{}, err
 	}
 	defer m.Store().Free()
 	_, holdIdx := dataset.Split(set, hist.Config.Holdout, hist.Config.HoldoutSeed())
 	hold := set.Subset(holdIdx)
-	ev, err := train.Evaluate(m, hold)
+	ev, err := eval.Evaluate(m, hold)
 	if err != nil {
 		return ev, err
 	}

@@ -13,7 +13,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/fkd-project/fkd/train"
+	"github.com/fkd-project/fkd/eval"
 )
 
 // The page, and the description of the API, served as they are.
@@ -62,7 +62,7 @@ func checkQuery(r *http.Request) (url.Values, error) {
 }
 
 // ttaOf reads the tta query parameter, or gives def when there is none.
-func ttaOf(q url.Values, def train.TTA) (train.TTA, error) {
+func ttaOf(q url.Values, def eval.TTA) (eval.TTA, error) {
 	if !q.Has("tta") {
 		return def, nil
 	}
@@ -70,7 +70,7 @@ func ttaOf(q url.Values, def train.TTA) (train.TTA, error) {
 	if v == "flip shift" { // ?tta=flip+shift, its + unescaped to a space
 		v = "flip+shift"
 	}
-	t, err := train.ParseTTA(v)
+	t, err := eval.ParseTTA(v)
 	if err != nil {
 		return def, failf(http.StatusBadRequest, "query parameter tta: %v", err)
 	}

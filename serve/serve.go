@@ -73,9 +73,9 @@ import (
 	"time"
 
 	"github.com/fkd-project/fkd/detect"
+	"github.com/fkd-project/fkd/eval"
 	"github.com/fkd-project/fkd/photo"
 	"github.com/fkd-project/fkd/predict"
-	"github.com/fkd-project/fkd/train"
 )
 
 // Options are the limits and the batching of a Handler. Zero values take
@@ -328,7 +328,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if q, err = checkQuery(r); err != nil {
 			break
 		}
-		var tta train.TTA
+		var tta eval.TTA
 		if tta, err = ttaOf(q, h.p.TTA); err != nil {
 			break
 		}
@@ -460,7 +460,7 @@ func (h *Handler) ended(ctx context.Context, waiting bool, what string) *httpErr
 
 // keypoints answers POST /v1/keypoints with the test-time augmentation
 // tta, charging what it holds to l.
-func (h *Handler) keypoints(ctx context.Context, w http.ResponseWriter, r *http.Request, l *lease, tta train.TTA) (*Response, error) {
+func (h *Handler) keypoints(ctx context.Context, w http.ResponseWriter, r *http.Request, l *lease, tta eval.TTA) (*Response, error) {
 	if h.draining.Load() {
 		return nil, failf(http.StatusServiceUnavailable, "the server is shutting down; retry on another")
 	}
@@ -749,7 +749,7 @@ func (h *Handler) frame(img image.Image, targets []predict.Target) int64 {
 // predict runs the model on the targets in the next batch, with the
 // test-time augmentation tta, and returns the results, or answers at the
 // request's deadline without them.
-func (h *Handler) predict(ctx context.Context, targets []predict.Target, tta train.TTA) ([]predict.Result, error) {
+func (h *Handler) predict(ctx context.Context, targets []predict.Target, tta eval.TTA) ([]predict.Result, error) {
 	j := &job{targets: targets, tta: tta, done: make(chan jobResult, 1)}
 	h.mu.RLock()
 	queued := false
@@ -790,7 +790,7 @@ const (
 type job struct {
 	state   atomic.Int32
 	targets []predict.Target
-	tta     train.TTA
+	tta     eval.TTA
 	done    chan jobResult // buffered: the loop never waits on it
 }
 

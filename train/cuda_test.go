@@ -14,6 +14,7 @@ import (
 
 	"github.com/fkd-project/fkd/dataset"
 	"github.com/fkd-project/fkd/dataset/synth"
+	"github.com/fkd-project/fkd/eval"
 	"github.com/fkd-project/fkd/internal/fkdtest"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/torch"
@@ -301,8 +302,8 @@ func TestCUDARunAMP(t *testing.T) {
 			if math.IsNaN(e.TrainLoss) || math.IsNaN(e.HoldoutRMSEPx) || math.IsInf(e.HoldoutRMSEPx, 0) {
 				t.Errorf("epoch 1: train loss %v, hold-out RMSE %v px; want finite", e.TrainLoss, e.HoldoutRMSEPx)
 			}
-			if got, want := res.Meta.Extra[ExtraAMP], amp+" autocast"; got != want {
-				t.Errorf("model metadata %s = %q, want %q", ExtraAMP, got, want)
+			if got, want := eval.ReadProvenance(res.Meta).AMP, amp+" autocast"; got != want {
+				t.Errorf("model file records amp %q, want %q", got, want)
 			}
 		})
 	}

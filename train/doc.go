@@ -5,10 +5,12 @@
 // Run trains the model a Config describes on a dataset.Set. The faces are
 // copied to the training device once, as uint8 images with normalised
 // coordinates and a mask of the ones present; each step gathers its batch
-// there. After every epoch Run scores a held-out part of the faces, keeps
-// the best weights by hold-out RMSE, writes the history beside the model
-// and saves a checkpoint; at the end it saves the best model with
-// models.Save. Evaluate scores a model on any faces with keypoints.
+// there. After every epoch Run scores a held-out part of the faces (the
+// split of eval.Holdout), keeps the best weights by hold-out RMSE, writes
+// the history beside the model and saves a checkpoint; at the end it
+// saves the best model with models.Save, recording its run as an
+// eval.Provenance. Package eval scores a model on any faces with
+// keypoints.
 //
 // Config.EMA keeps an exponential moving average of the weights beside
 // them (ema.go), scores it too after every epoch, and saves whichever of

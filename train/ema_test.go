@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/fkd-project/fkd/dataset/synth"
+	"github.com/fkd-project/fkd/eval"
 	"github.com/fkd-project/fkd/internal/fkdtest"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/torch"
@@ -200,10 +201,10 @@ func TestRunEMA(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer m.Store().Free()
-			if h.BestWeights != which || meta.Extra[ExtraWeights] != which {
-				t.Errorf("history says %q, model file %q; want %q", h.BestWeights, meta.Extra[ExtraWeights], which)
+			if h.BestWeights != which || eval.ReadProvenance(meta).Weights != which {
+				t.Errorf("history says %q, model file %q; want %q", h.BestWeights, eval.ReadProvenance(meta).Weights, which)
 			}
-			ev, err := Evaluate(m, res.Holdout)
+			ev, err := eval.Evaluate(m, res.Holdout)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/fkd-project/fkd/dataset/synth"
+	"github.com/fkd-project/fkd/eval"
 	"github.com/fkd-project/fkd/train"
 )
 
@@ -32,7 +33,7 @@ func ExampleRun() {
 	}
 	defer res.Model.Store().Free()
 
-	ev, err := train.Evaluate(res.Model, res.Holdout)
+	ev, err := eval.Evaluate(res.Model, res.Holdout)
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -14,6 +14,7 @@ import (
 
 	"github.com/fkd-project/fkd/dataset"
 	"github.com/fkd-project/fkd/dataset/synth"
+	"github.com/fkd-project/fkd/eval"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/torch"
 )
@@ -141,8 +142,8 @@ func TestInterruptedRunModel(t *testing.T) {
 					t.Fatalf("the best model so far: %v", err)
 				}
 				m.Store().Free()
-				if ie.Model != c.Out || meta.Extra[ExtraBestEpoch] != "1" || !strings.Contains(meta.Extra[ExtraStopped], "interrupted") {
-					t.Errorf("model %q, best epoch %q, stopped %q", ie.Model, meta.Extra[ExtraBestEpoch], meta.Extra[ExtraStopped])
+				if ie.Model != c.Out || eval.ReadProvenance(meta).BestEpoch != 1 || !strings.Contains(eval.ReadProvenance(meta).Stopped, "interrupted") {
+					t.Errorf("model %q, best epoch %q, stopped %q", ie.Model, meta.Extra["train.best_epoch"], meta.Extra["train.stopped"])
 				}
 			case tt.olderFile:
 				if !bytes.Equal(b, older) || ie.OlderModel != c.Out {

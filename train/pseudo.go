@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/eval"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/torch"
 )
@@ -21,7 +22,7 @@ import (
 // A teacher must not have trained on this run's hold-out faces, or the
 // student would learn them through its labels. A model file that Run
 // saved records the fingerprint of its data and its hold-out fraction
-// and seed (ExtraData, ExtraHoldout, ExtraSeed), which give its split
+// and seed (eval.Provenance's Data and Holdout), which give its split
 // exactly: a teacher is accepted when it was trained on the same data and
 // every face of this run's hold-out part was in its own hold-out part
 // (the same split, or a larger hold-out fraction with the same seed,
@@ -73,26 +74,23 @@ func checkTeacher(path string, meta models.Meta, data *dataset.Set, dataID strin
 	refuse := func(format string, args ...any) error {
 		return &TeacherError{Path: path, Reason: fmt.Sprintf(format, args...)}
 	}
-	fp, ok := meta.Extra[ExtraData]
+	prov := eval.ReadProvenance(meta)
 	switch {
-	case !ok:
+	case prov.Data == "":
 		// A model saved by an older fkd records only how many faces each
 		// part of its split held: they must add up to this run's data.
-		nTrain, err1 := strconv.Atoi(meta.Extra[ExtraTrainFaces])
-		nHold, err2 := strconv.Atoi(meta.Extra[ExtraHoldFaces])
-		if err1 != nil || err2 != nil || nTrain+nHold != data.Len() {
+		if prov.TrainFaces < 0 || prov.HoldoutFaces < 0 || prov.TrainFaces+prov.HoldoutFaces != data.Len() {
 			return refuse("its file records no fingerprint of its training data (a model saved by an older fkd), " +
 				"nor as many faces as this run's data, so nothing shows that it did not train on this run's hold-out faces; train it again")
 		}
-	case fp != dataID:
+	case prov.Data != dataID:
 		return refuse("it was trained on other data (fingerprint %s; this run's data %s), "+
-			"so nothing shows that it did not train on this run's hold-out faces", fp, dataID)
+			"so nothing shows that it did not train on this run's hold-out faces", prov.Data, dataID)
 	}
-	frac, err1 := strconv.ParseFloat(meta.Extra[ExtraHoldout], 64)
-	seed, err2 := strconv.ParseInt(meta.Extra[ExtraSeed], 10, 64)
-	if err1 != nil || err2 != nil || !(frac >= 0 && frac < 1) {
-		return refuse("its file records no valid hold-out fraction and seed (%q, %q)", meta.Extra[ExtraHoldout], meta.Extra[ExtraSeed])
+	if prov.Holdout == nil {
+		return refuse("its file records no valid hold-out fraction and seed")
 	}
+	frac, seed := prov.Holdout.Fraction, prov.Holdout.Seed
 	heldByTeacher := map[int]bool{}
 	if frac > 0 {
 		_, ho := dataset.Split(data, frac, seed)
@@ -133,7 +131,7 @@ func (r *runner) pseudoLabels(data *dataset.Set) (pred []float32, err error) {
 			return nil, err
 		}
 		var p []float32
-		err = torch.Catch(func() { p = models.Predict(WithTTA(m, FlipTTA), s.Images, EvalBatch, r.dev) })
+		err = torch.Catch(func() { p = models.Predict(eval.WithTTA(m, eval.FlipTTA), s.Images, eval.EvalBatch, r.dev) })
 		m.Store().Free()
 		if err != nil {
 			return nil, fmt.Errorf("pseudo-label teacher %s: %w", path, err)
@@ -160,10 +158,8 @@ func (r *runner) pseudoLabels(data *dataset.Set) (pred []float32, err error) {
 
 // teacherRMSE is the hold-out RMSE a teacher's file records, or "unknown".
 func teacherRMSE(meta models.Meta) string {
-	if v := meta.Extra[ExtraBestRMSE]; v != "" {
-		if x, err := strconv.ParseFloat(v, 64); err == nil {
-			return strconv.FormatFloat(x, 'f', 3, 64)
-		}
+	if v := eval.ReadProvenance(meta).BestRMSE; !math.IsNaN(v) {
+		return strconv.FormatFloat(v, 'f', 3, 64)
 	}
 	return "unknown"
 }

@@ -6,12 +6,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/fkd-project/fkd/dataset"
 	"github.com/fkd-project/fkd/dataset/synth"
+	"github.com/fkd-project/fkd/eval"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/torch"
 )
@@ -83,7 +83,7 @@ func TestPseudoLabelsFillOnlyTrainingGaps(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i, v := range models.Predict(WithTTA(m, FlipTTA), res.Train.Images, 0, torch.CPU) {
+		for i, v := range models.Predict(eval.WithTTA(m, eval.FlipTTA), res.Train.Images, 0, torch.CPU) {
 			want[i] += float64(v) / float64(len(teachers))
 		}
 		m.Store().Free()
@@ -130,9 +130,9 @@ func TestPseudoLabelsFillOnlyTrainingGaps(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.Store().Free()
-	if meta.Extra[ExtraPseudo] != strconv.Itoa(filled) || meta.Extra[ExtraData] != fingerprint(set) {
+	if p := eval.ReadProvenance(meta); p.PseudoCoords != filled || p.Data != fingerprint(set) {
 		t.Errorf("model metadata: %s = %q, %s = %q; want %d and the data's fingerprint",
-			ExtraPseudo, meta.Extra[ExtraPseudo], ExtraData, meta.Extra[ExtraData], filled)
+			"train.pseudo_coords", meta.Extra["train.pseudo_coords"], "train.data", meta.Extra["train.data"], filled)
 	}
 }
 
@@ -155,7 +155,7 @@ func TestPseudoLabelTeacherChecks(t *testing.T) {
 	other := synth.Generate(40, 4, synth.Options{PartialFrac: 0.5})
 	fp := fingerprint(set)
 	extra := func(data, holdout, seed string) map[string]string {
-		return map[string]string{ExtraData: data, ExtraHoldout: holdout, ExtraSeed: seed}
+		return map[string]string{"train.data": data, "train.holdout": holdout, "train.seed": seed}
 	}
 	junk := filepath.Join(t.TempDir(), "junk.pt")
 	if err := os.WriteFile(junk, []byte("not a model"), 0o644); err != nil {
@@ -175,17 +175,17 @@ func TestPseudoLabelTeacherChecks(t *testing.T) {
 		{"no hold-out", func() string { return teacherFile(t, extra(fp, "0", "1")) }, 0.2, "trained on 8 of this run's 8 hold-out faces"},
 		{"other data", func() string { return teacherFile(t, extra(fingerprint(other), "0.2", "1")) }, 0.2, "trained on other data"},
 		{"trained on other data", func() string { return trainTeacher(t, other, "cnn3:width=4") }, 0.2, "trained on other data"},
-		{"no fingerprint", func() string { return teacherFile(t, map[string]string{ExtraHoldout: "0.2", ExtraSeed: "1"}) }, 0.2, "no fingerprint"},
+		{"no fingerprint", func() string { return teacherFile(t, map[string]string{"train.holdout": "0.2", "train.seed": "1"}) }, 0.2, "no fingerprint"},
 		{"older file, the same faces", func() string {
-			return teacherFile(t, map[string]string{ExtraHoldout: "0.2", ExtraSeed: "1", ExtraTrainFaces: "32", ExtraHoldFaces: "8"})
+			return teacherFile(t, map[string]string{"train.holdout": "0.2", "train.seed": "1", "train.faces": "32", "train.holdout_faces": "8"})
 		}, 0.2, ""},
 		{"older file, other faces", func() string {
-			return teacherFile(t, map[string]string{ExtraHoldout: "0.2", ExtraSeed: "1", ExtraTrainFaces: "33", ExtraHoldFaces: "8"})
+			return teacherFile(t, map[string]string{"train.holdout": "0.2", "train.seed": "1", "train.faces": "33", "train.holdout_faces": "8"})
 		}, 0.2, "nor as many faces"},
 		{"older file, other seed", func() string {
-			return teacherFile(t, map[string]string{ExtraHoldout: "0.2", ExtraSeed: "2", ExtraTrainFaces: "32", ExtraHoldFaces: "8"})
+			return teacherFile(t, map[string]string{"train.holdout": "0.2", "train.seed": "2", "train.faces": "32", "train.holdout_faces": "8"})
 		}, 0.2, "of this run's 8 hold-out faces"},
-		{"no seed", func() string { return teacherFile(t, map[string]string{ExtraData: fp, ExtraHoldout: "0.2"}) }, 0.2, "no valid hold-out fraction and seed"},
+		{"no seed", func() string { return teacherFile(t, map[string]string{"train.data": fp, "train.holdout": "0.2"}) }, 0.2, "no valid hold-out fraction and seed"},
 		{"not a model", func() string { return junk }, 0.2, "not an fkd model file"},
 		{"this run holds nothing out", func() string { return teacherFile(t, extra(fp, "0", "1")) }, 0, ""},
 	}

@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +18,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/eval"
 	"github.com/fkd-project/fkd/internal/atomicfile"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/torch"
@@ -157,24 +156,6 @@ func (e *NonFiniteModelError) Error() string {
 	return fmt.Sprintf("the model's %s holds NaN or infinite values in epoch %d; last good checkpoint: %s; try a lower --lr",
 		e.Tensor, e.Epoch, last)
 }
-
-// Extra keys of the model metadata Run saves.
-const (
-	ExtraConfig     = "train.config"               // the Config, as JSON
-	ExtraHoldout    = "train.holdout"              // hold-out fraction
-	ExtraSeed       = "train.seed"                 // seed of the split
-	ExtraBestEpoch  = "train.best_epoch"           // epoch of the saved weights
-	ExtraBestRMSE   = "train.best_holdout_rmse_px" // their hold-out RMSE ("" without a hold-out part)
-	ExtraEpochs     = "train.epochs_trained"       // epochs run
-	ExtraTrainFaces = "train.faces"                // faces trained on
-	ExtraHoldFaces  = "train.holdout_faces"        // faces held out
-	ExtraStopped    = "train.stopped"              // why training ended
-	ExtraAMP        = "train.amp"                  // mixed precision asked for, and what came of it
-	ExtraDropped    = "train.dropped_outliers"     // faces left out as outliers (with Config.DropOutliers)
-	ExtraData       = "train.data"                 // fingerprint of the data the run was given (before its split)
-	ExtraWeights    = "train.best_weights"         // WeightsRaw or WeightsEMA: which weights were saved
-	ExtraPseudo     = "train.pseudo_coords"        // coordinates pseudo-labelled (with Config.PseudoLabels)
-)
 
 // Which weights a model holds: those trained, or their exponential moving
 // average (Config.EMA).
@@ -431,51 +412,36 @@ func withImages(s *dataset.Set, f *faces) *dataset.Set {
 	return &dataset.Set{Images: f.images.Uint8s(), Coords: s.Coords, Mask: s.Mask, IDs: s.IDs}
 }
 
-// split divides data into the training and hold-out parts. With
-// Config.DropOutliers the outliers are left out of both after the split,
-// so that the hold-out part is the same faces as without, less those.
+// split divides data into the training and hold-out parts by the one
+// rule of eval.Holdout: with Config.DropOutliers the outliers are left
+// out of both after the split, so that the hold-out part is the same
+// faces as without, less those.
 func (r *runner) split(data *dataset.Set) error {
-	drop := map[int]bool{}
-	if r.cfg.DropOutliers {
-		for _, o := range dataset.Outliers(data) {
-			drop[o.Row] = true
-			r.dropped = append(r.dropped, DroppedFace{Row: o.Row, Line: o.Line, Reason: o.Reason})
-		}
+	parts, err := r.holdout().Split(data)
+	if err != nil {
+		return err
 	}
-	keep := func(idx []int) []int {
-		return slices.DeleteFunc(idx, func(i int) bool { return drop[i] })
+	for _, o := range parts.Outliers {
+		r.dropped = append(r.dropped, DroppedFace{Row: o.Row, Line: o.Line, Reason: o.Reason, Holdout: o.Held})
 	}
 	switch {
-	case r.cfg.Holdout == 0 && len(drop) == 0:
+	case r.cfg.Holdout == 0 && len(parts.Outliers) == 0:
 		r.trainSet = data
 	case r.cfg.Holdout == 0:
-		all := make([]int, data.Len())
-		for i := range all {
-			all[i] = i
-		}
-		r.trainSet = data.Subset(keep(all))
+		r.trainSet = data.Subset(parts.Train)
 	default:
-		tr, ho := dataset.Split(data, r.cfg.Holdout, r.cfg.HoldoutSeed())
-		if len(ho) == 0 {
-			return fmt.Errorf("a hold-out fraction of %g of %d faces holds out none", r.cfg.Holdout, data.Len())
-		}
-		held := map[int]bool{}
-		for _, i := range ho {
-			held[i] = true
-		}
-		for k := range r.dropped {
-			r.dropped[k].Holdout = held[r.dropped[k].Row]
-		}
-		if ho = keep(ho); len(ho) == 0 {
-			return fmt.Errorf("every hold-out face is an outlier (--drop-outliers); hold out a larger fraction")
-		}
-		r.trainSet, r.holdSet = data.Subset(keep(tr)), data.Subset(ho)
-		r.holdRows = ho
+		r.trainSet, r.holdSet = data.Subset(parts.Train), data.Subset(parts.Held)
+		r.holdRows = parts.Held
 	}
 	if r.trainSet.Len() < 2 {
 		return fmt.Errorf("%d faces to train on: want at least 2", r.trainSet.Len())
 	}
 	return nil
+}
+
+// holdout is the run's split, as eval.Holdout.
+func (r *runner) holdout() eval.Holdout {
+	return eval.Holdout{Fraction: r.cfg.Holdout, Seed: r.cfg.HoldoutSeed(), DropOutliers: r.cfg.DropOutliers}
 }
 
 // logDropped says which faces Config.DropOutliers left out.
@@ -1004,32 +970,33 @@ func (r *runner) saveModel(stopped string) (models.Meta, error) {
 		Means:     dataset.Means(r.trainSet),
 		Input:     models.Input,
 		Output:    models.Output,
-		Extra: map[string]string{
-			ExtraConfig:     string(cfgJSON),
-			ExtraHoldout:    strconv.FormatFloat(r.cfg.Holdout, 'g', -1, 64),
-			ExtraSeed:       strconv.FormatInt(r.cfg.HoldoutSeed(), 10),
-			ExtraBestEpoch:  strconv.Itoa(r.top.epoch),
-			ExtraBestRMSE:   "",
-			ExtraEpochs:     strconv.Itoa(r.epoch),
-			ExtraTrainFaces: strconv.Itoa(r.train.n),
-			ExtraHoldFaces:  strconv.Itoa(r.holdLen()),
-			ExtraStopped:    stopped,
-			ExtraData:       r.dataID,
-			ExtraWeights:    r.savedWeights(),
-		},
+	}
+	split := r.holdout()
+	prov := eval.Provenance{
+		Config:       string(cfgJSON),
+		Holdout:      &split,
+		BestEpoch:    r.top.epoch,
+		BestRMSE:     math.NaN(),
+		Epochs:       r.epoch,
+		TrainFaces:   r.train.n,
+		HoldoutFaces: r.holdLen(),
+		Stopped:      stopped,
+		AMP:          r.ampNote,
+		Dropped:      -1,
+		Data:         r.dataID,
+		Weights:      r.savedWeights(),
+		PseudoCoords: -1,
 	}
 	if r.cfg.DropOutliers {
-		meta.Extra[ExtraDropped] = strconv.Itoa(len(r.dropped))
+		prov.Dropped = len(r.dropped)
 	}
 	if r.pseudoStats != nil {
-		meta.Extra[ExtraPseudo] = strconv.Itoa(r.pseudoStats.Coords)
+		prov.PseudoCoords = r.pseudoStats.Coords
 	}
 	if r.top.epoch > 0 {
-		meta.Extra[ExtraBestRMSE] = strconv.FormatFloat(r.top.rmse, 'g', -1, 64)
+		prov.BestRMSE = r.top.rmse
 	}
-	if r.ampNote != "" {
-		meta.Extra[ExtraAMP] = r.ampNote
-	}
+	meta.Extra = prov.Extra()
 	if err := os.MkdirAll(filepath.Dir(r.cfg.Out), 0o755); err != nil {
 		return models.Meta{}, fmt.Errorf("save model: %w", err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/fkd-project/fkd/dataset"
 	"github.com/fkd-project/fkd/dataset/synth"
+	"github.com/fkd-project/fkd/eval"
 	"github.com/fkd-project/fkd/internal/fkdtest"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/torch"
@@ -69,7 +70,7 @@ func TestOverfit(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer res.Model.Store().Free()
-			ev, err := Evaluate(res.Model, set)
+			ev, err := eval.Evaluate(res.Model, set)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -391,14 +392,14 @@ func TestRunSavesModelHistoryAndBest(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Store().Free()
-	ev, err := Evaluate(m, res.Holdout)
+	ev, err := eval.Evaluate(m, res.Holdout)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if math.Abs(ev.RMSE-best) > 1e-4*best {
 		t.Errorf("saved model's hold-out RMSE %v, training reported %v", ev.RMSE, best)
 	}
-	if meta.Means != dataset.Means(res.Train) || meta.Extra[ExtraBestEpoch] == "" || meta.Extra[ExtraConfig] == "" {
+	if meta.Means != dataset.Means(res.Train) || eval.ReadProvenance(meta).BestEpoch == 0 || eval.ReadProvenance(meta).Config == "" {
 		t.Errorf("model metadata: means %v, extra %v", meta.Means, meta.Extra)
 	}
 	if !strings.Contains(log.String(), "epoch 4:") || !strings.Contains(log.String(), "completed 4 epochs") {
@@ -471,8 +472,8 @@ func TestResultPartsHoldTheFaces(t *testing.T) {
 			if tc.splitSeed != 0 {
 				seed = tc.splitSeed
 			}
-			if h, s, _, ok := OwnHoldout(res.Meta); tc.holdout > 0 && (!ok || h != tc.holdout || s != seed) {
-				t.Errorf("the model file records split (%v, %d), want (%v, %d)", h, s, tc.holdout, seed)
+			if h, ok := eval.OwnHoldout(res.Meta); tc.holdout > 0 && (!ok || h.Fraction != tc.holdout || h.Seed != seed) {
+				t.Errorf("the model file records split (%v, %d), want (%v, %d)", h.Fraction, h.Seed, tc.holdout, seed)
 			}
 			if tc.holdout > 0 {
 				tr, ho := dataset.Split(set, tc.holdout, seed)

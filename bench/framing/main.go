@@ -39,16 +39,15 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/fkd-project/fkd/dataset"
 	"github.com/fkd-project/fkd/detect"
+	"github.com/fkd-project/fkd/eval"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/predict"
 	"github.com/fkd-project/fkd/report"
 	"github.com/fkd-project/fkd/torch"
-	"github.com/fkd-project/fkd/train"
 )
 
 func main() {
@@ -220,15 +219,18 @@ func run(modelPath, data, set string, measure bool, n int, seed uint64, minScale
 	}
 	var idx []int
 	if set == "holdout" || measure {
-		h, herr := strconv.ParseFloat(meta.Extra[train.ExtraHoldout], 64)
-		s, serr := strconv.ParseInt(meta.Extra[train.ExtraSeed], 10, 64)
-		if herr != nil || serr != nil || h <= 0 {
+		h, ok := eval.OwnHoldout(meta)
+		if !ok {
 			return fmt.Errorf("%s records no hold-out split: train it with fkd train --holdout", modelPath)
 		}
-		trainIdx, holdIdx := dataset.Split(faces, h, s)
-		idx = holdIdx
+		// The split alone: the outliers stay in, whatever the run did.
+		parts, err := eval.Holdout{Fraction: h.Fraction, Seed: h.Seed}.Split(faces)
+		if err != nil {
+			return err
+		}
+		idx = parts.Held
 		if measure {
-			idx = trainIdx
+			idx = parts.Train
 		}
 	} else if set == "test" {
 		for i := range faces.Len() {
@@ -315,7 +317,7 @@ func quantile(v []float64, q float64) float64 {
 // score runs the pipeline on the pasted faces and prints the RMSE of each
 // way of framing them, in the original 96×96 frame.
 func score(m models.Model, meta models.Meta, faces *dataset.Set, det detect.Detector, file string, seed uint64, minScale, maxScale float64) error {
-	p := predict.New(m, meta, train.NoTTA, predict.HaarFrontalFace)
+	p := predict.New(m, meta, eval.NoTTA, predict.HaarFrontalFace)
 	orig := models.Predict(m, faces.Images, 0, m.Store().Device())
 	// The truth: the keypoints, or for test faces the model's own
 	// predictions on the original faces.

@@ -41,11 +41,11 @@ import (
 
 	"github.com/fkd-project/fkd/dataset"
 	"github.com/fkd-project/fkd/detect"
+	"github.com/fkd-project/fkd/eval"
 	"github.com/fkd-project/fkd/photo"
 	"github.com/fkd-project/fkd/predict"
 	"github.com/fkd-project/fkd/report"
 	"github.com/fkd-project/fkd/torch"
-	"github.com/fkd-project/fkd/train"
 )
 
 // truth is one face of faces.json, in the photo's pixels.
@@ -195,7 +195,7 @@ func table(set *photoSet, modelPath, dlibJSON string, names []string, threads in
 		if err != nil {
 			return err
 		}
-		p := predict.New(m, meta, train.NoTTA, predict.BoxAnchorOf(det))
+		p := predict.New(m, meta, eval.NoTTA, predict.BoxAnchorOf(det))
 		p.OnePass = onePass
 		r := row{name: name + " (" + detect.Name(det) + ")"}
 		var sq []float64

@@ -20,7 +20,7 @@ func init() {
 
 // baselineOptions holds the flags of "fkd baseline".
 type baselineOptions struct {
-	report.Baseline
+	baselineJob
 	patchFlagsSet []string // patch-only flags given on the command line
 	env           *report.Env
 }
@@ -94,5 +94,5 @@ func (o *baselineOptions) run() error {
 		}
 		f.tidy(o.env.Stderr, start)
 	}
-	return o.env.RunBaseline(o.Baseline)
+	return runBaselineJob(o.env, o.baselineJob)
 }

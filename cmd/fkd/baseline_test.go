@@ -87,7 +87,7 @@ func TestBaselineHoldoutAndSubmission(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			out := filepath.Join(t.TempDir(), "submission.csv")
 			o := baselineOptions{
-				Baseline: report.Baseline{Kind: kind, PatchRadius: 10, SearchRadius: 2, Workers: 2,
+				baselineJob: baselineJob{Kind: kind, PatchRadius: 10, SearchRadius: 2, Workers: 2,
 					Train: train, Test: test, Lookup: lookup, Out: out, Holdout: 0.2, Seed: 1},
 				env: &report.Env{Stdout: &stdout, Stderr: &stderr},
 			}
@@ -168,26 +168,26 @@ func TestBaselineInputErrors(t *testing.T) {
 
 	tests := []struct {
 		name string
-		b    report.Baseline
+		b    baselineJob
 		want string
 	}{
-		{"empty column, hold-out", report.Baseline{Kind: "mean", Train: noLeftEyeX, Holdout: 0.1},
+		{"empty column, hold-out", baselineJob{Kind: "mean", Train: noLeftEyeX, Holdout: 0.1},
 			"column left_eye_center_x is empty in all 120 faces: the mean baseline needs at least one value"},
-		{"empty column, submission", report.Baseline{Kind: "patch", Train: noLeftEyeX, Test: test, Lookup: lookup, Out: filepath.Join(dir, "s.csv")},
+		{"empty column, submission", baselineJob{Kind: "patch", Train: noLeftEyeX, Test: test, Lookup: lookup, Out: filepath.Join(dir, "s.csv")},
 			"column left_eye_center_x is empty"},
-		{"header-only test file", report.Baseline{Kind: "mean", Train: train, Test: headerOnlyTest, Lookup: lookup, Out: filepath.Join(dir, "s.csv")},
+		{"header-only test file", baselineJob{Kind: "mean", Train: train, Test: headerOnlyTest, Lookup: lookup, Out: filepath.Join(dir, "s.csv")},
 			"no faces in " + headerOnlyTest},
-		{"lookup row with an extra field", report.Baseline{Kind: "mean", Train: train, Test: test, Lookup: extraField, Out: filepath.Join(dir, "s.csv")},
+		{"lookup row with an extra field", baselineJob{Kind: "mean", Train: train, Test: test, Lookup: extraField, Out: filepath.Join(dir, "s.csv")},
 			"line 47: got 5 fields, want 4"},
-		{"header-only lookup", report.Baseline{Kind: "mean", Train: train, Test: test, Lookup: headerOnlyLookup, Out: filepath.Join(dir, "s.csv")},
+		{"header-only lookup", baselineJob{Kind: "mean", Train: train, Test: test, Lookup: headerOnlyLookup, Out: filepath.Join(dir, "s.csv")},
 			"no rows in " + headerOnlyLookup},
-		{"binary training file", report.Baseline{Kind: "mean", Train: png, Holdout: 0.1},
+		{"binary training file", baselineJob{Kind: "mean", Train: png, Holdout: 0.1},
 			png + " is not a CSV file: it looks like a PNG image"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			o := baselineOptions{Baseline: tt.b, env: &report.Env{Stdout: &stdout, Stderr: &stderr}}
+			o := baselineOptions{baselineJob: tt.b, env: &report.Env{Stdout: &stdout, Stderr: &stderr}}
 			o.PatchRadius, o.SearchRadius, o.Seed = 10, 2, 1
 			if err := o.check(); err != nil {
 				t.Fatal(err)
@@ -218,7 +218,7 @@ func TestBaselineMissingImages(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stdout, stderr bytes.Buffer
-	o := baselineOptions{Baseline: report.Baseline{Kind: "mean", PatchRadius: 10, SearchRadius: 2, Seed: 1,
+	o := baselineOptions{baselineJob: baselineJob{Kind: "mean", PatchRadius: 10, SearchRadius: 2, Seed: 1,
 		Train: train, Test: test, Lookup: lookup, Out: filepath.Join(t.TempDir(), "s.csv")},
 		env: &report.Env{Stdout: &stdout, Stderr: &stderr}}
 	if err := o.run(); err != nil {

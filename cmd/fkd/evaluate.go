@@ -1,10 +1,14 @@
 package main
 
 import (
+	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/pflag"
 
+	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/eval"
 	"github.com/fkd-project/fkd/report"
 	"github.com/fkd-project/fkd/torch"
 )
@@ -17,7 +21,7 @@ func init() {
 
 // evaluateOptions holds the flags of "fkd evaluate".
 type evaluateOptions struct {
-	report.Faces
+	eval.Faces
 	model, data, tta, device string
 	threads                  int
 	configPath               *string
@@ -73,5 +77,35 @@ func runEvaluate(fs *pflag.FlagSet, args []string) error {
 	// By default, the faces the model was not trained on: its own hold-out
 	// part, which its file records.
 	o.Own = !fs.Changed("holdout") && !fs.Changed("seed")
-	return report.NewEnv(os.Stdout, os.Stderr).EvaluateModel(o.model, o.data, dev, tta, o.Faces)
+	return evaluateModel(os.Stdout, os.Stderr, o.model, o.data, dev, tta, o.Faces)
+}
+
+// evaluateModel scores the model at modelPath (or an ensemble: see
+// report.LoadModel), on dev and with test-time augmentation tta, on the
+// faces of the labelled file at dataPath that f picks, and writes on
+// stdout what it scored and the RMSE table (eval.Evaluation.WriteTable).
+func evaluateModel(stdout, stderr io.Writer, modelPath, dataPath string, dev torch.Device, tta eval.TTA, f eval.Faces) error {
+	m, meta, err := report.LoadModel(modelPath, dev)
+	if err != nil {
+		return err
+	}
+	defer m.Store().Free()
+	set, rep, err := dataset.ReadTraining(dataPath, dataset.ReadOptions{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "read %s: %d faces, %d with all keypoints\n", rep.Source, rep.Read, rep.Complete)
+	set, what, err := f.Pick(set, meta)
+	if err != nil {
+		return err
+	}
+	ev, err := eval.Evaluate(eval.WithTTA(m, tta), set)
+	if err != nil {
+		return err
+	}
+	if tta != eval.NoTTA {
+		what += ", test-time augmentation " + tta.String()
+	}
+	fmt.Fprintf(stdout, "%s on %d faces of %s, %s\n\n", meta.Spec, ev.Faces, dataPath, what)
+	return ev.WriteTable(stdout)
 }

@@ -12,11 +12,11 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/fkd-project/fkd/ensemble"
+	"github.com/fkd-project/fkd/eval"
 	"github.com/fkd-project/fkd/internal/atomicfile"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/onnx"
 	"github.com/fkd-project/fkd/torch"
-	"github.com/fkd-project/fkd/train"
 )
 
 func init() {
@@ -47,7 +47,7 @@ func runExport(fs *pflag.FlagSet, args []string) error {
 	if o.format != "onnx" {
 		return usagef("--format %q: fkd exports onnx only", o.format)
 	}
-	var tta train.TTA
+	var tta eval.TTA
 	if o.tta != "" {
 		var err error
 		if tta, err = parseTTAFlag(o.tta); err != nil {
@@ -68,7 +68,7 @@ func runExport(fs *pflag.FlagSet, args []string) error {
 		return err
 	}
 	if o.tta == "" && fileTTA != "" {
-		if tta, err = train.ParseTTA(fileTTA); err != nil {
+		if tta, err = eval.ParseTTA(fileTTA); err != nil {
 			return err
 		}
 	}

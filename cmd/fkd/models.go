@@ -6,7 +6,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/fkd-project/fkd/models"
-	"github.com/fkd-project/fkd/report"
 )
 
 func init() {
@@ -27,9 +26,9 @@ func runModels(fs *pflag.FlagSet, args []string) error {
 		}
 		specs = append(specs, s)
 	}
-	zoo, err := report.Zoo(specs)
+	zoo, err := models.Zoo(specs)
 	if err != nil {
 		return usagef("%v", err) // the specs come from the command line
 	}
-	return report.WriteZoo(os.Stdout, zoo)
+	return models.WriteZoo(os.Stdout, zoo)
 }

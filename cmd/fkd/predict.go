@@ -16,13 +16,13 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/fkd-project/fkd/detect"
+	"github.com/fkd-project/fkd/eval"
 	"github.com/fkd-project/fkd/internal/atomicfile"
 	"github.com/fkd-project/fkd/internal/suggest"
 	"github.com/fkd-project/fkd/photo"
 	"github.com/fkd-project/fkd/predict"
 	"github.com/fkd-project/fkd/report"
 	"github.com/fkd-project/fkd/torch"
-	"github.com/fkd-project/fkd/train"
 	"github.com/fkd-project/fkd/video"
 )
 
@@ -47,7 +47,7 @@ type modelOptions struct {
 	threads, maxMegapixels, minFace           int
 	onePass                                   bool
 	configPath                                *string
-	tta                                       train.TTA
+	tta                                       eval.TTA
 	det                                       detect.Detector   // tests set it; else from the flags
 	pipe                                      *predict.Pipeline // tests set it; else loaded
 }

@@ -26,12 +26,12 @@ import (
 	"github.com/fkd-project/fkd/dataset"
 	"github.com/fkd-project/fkd/dataset/synth"
 	"github.com/fkd-project/fkd/detect"
+	"github.com/fkd-project/fkd/eval"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/plots"
 	"github.com/fkd-project/fkd/predict"
 	"github.com/fkd-project/fkd/torch"
 	"github.com/fkd-project/fkd/torch/nn"
-	"github.com/fkd-project/fkd/train"
 	"github.com/fkd-project/fkd/video"
 )
 
@@ -192,7 +192,7 @@ func TestPredictMapsToPhoto(t *testing.T) {
 		{"small.png", 48, 48, image.Rect(20, 30, 26, 36), "", 1e-3},
 	}
 	for _, tt := range tests {
-		for _, tta := range []train.TTA{train.NoTTA, train.FlipTTA} {
+		for _, tta := range []eval.TTA{eval.NoTTA, eval.FlipTTA} {
 			t.Run(tt.name+"/"+tta.String(), func(t *testing.T) {
 				path := savePhoto(t, dir, tt.name, blobPhoto(tt.w, tt.h, tt.blob))
 				o := predictOptions{crop: tt.crop, overlay: filepath.Join(dir, "overlays")}

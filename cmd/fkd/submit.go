@@ -7,11 +7,11 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/fkd-project/fkd/eval"
 	"github.com/fkd-project/fkd/internal/atomicfile"
 	"github.com/fkd-project/fkd/report"
 	"github.com/fkd-project/fkd/submission"
 	"github.com/fkd-project/fkd/torch"
-	"github.com/fkd-project/fkd/train"
 )
 
 func init() {
@@ -93,7 +93,7 @@ func runSubmit(fs *pflag.FlagSet, args []string) error {
 		}
 	}
 	f.tidy(os.Stderr, start)
-	return submission.Write(os.Stdout, os.Stderr, train.WithTTA(m, tta), meta, o.test, o.lookup, o.outfile)
+	return submission.Write(os.Stdout, os.Stderr, eval.WithTTA(m, tta), meta, o.test, o.lookup, o.outfile)
 }
 
 // addTTAFlag adds --tta, the test-time augmentation, to fs.
@@ -102,8 +102,8 @@ func addTTAFlag(fs *pflag.FlagSet, tta *string) {
 }
 
 // parseTTAFlag reads the value of --tta; a bad one is a usage error.
-func parseTTAFlag(s string) (train.TTA, error) {
-	tta, err := train.ParseTTA(s)
+func parseTTAFlag(s string) (eval.TTA, error) {
+	tta, err := eval.ParseTTA(s)
 	if err != nil {
 		return tta, usagef("--tta: %v", err)
 	}

@@ -13,8 +13,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/eval"
 	"github.com/fkd-project/fkd/internal/fkdtest"
-	"github.com/fkd-project/fkd/report"
 	"github.com/fkd-project/fkd/torch"
 	"github.com/fkd-project/fkd/torch/nn"
 	"github.com/fkd-project/fkd/train"
@@ -130,8 +130,7 @@ func TestTrainSubmitEvaluate(t *testing.T) {
 
 	// Evaluate the model on its own hold-out part.
 	var eout, eerr bytes.Buffer
-	env := &report.Env{Stdout: &eout, Stderr: &eerr}
-	if err := env.EvaluateModel(ro.cfg.Out, trainPath, torch.CPU, train.NoTTA, report.Faces{Seed: 1, Own: true}); err != nil {
+	if err := evaluateModel(&eout, &eerr, ro.cfg.Out, trainPath, torch.CPU, eval.NoTTA, eval.Faces{Seed: 1, Own: true}); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimRight(eout.String(), "\n"), "\n")

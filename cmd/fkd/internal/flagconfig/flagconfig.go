@@ -201,8 +201,9 @@ func (c *File) ApplyLayers(flags *pflag.FlagSet, command string, layers ...Layer
 		if f == nil {
 			return fmt.Errorf("config %s line %d: %s.%s: fkd %s has no flag --%s", c.path, e.line, section, e.key, command, name)
 		}
+		old := ""
 		if to := aliasOf(f); to != "" {
-			name, f = to, flags.Lookup(to)
+			old, name, f = name, to, flags.Lookup(to)
 		}
 		if fromLine[name] {
 			return nil
@@ -215,6 +216,9 @@ func (c *File) ApplyLayers(flags *pflag.FlagSet, command string, layers ...Layer
 			return fmt.Errorf("config %s line %d: %s.%s: %v", c.path, e.line, section, e.key, err)
 		}
 		sources[name] = fmt.Sprintf("%s line %d (%s.%s)", c.path, e.line, section, e.key)
+		if old != "" {
+			sources[name] += fmt.Sprintf(", the old name of %s: rename the key", name)
+		}
 		return nil
 	}
 	for _, l := range layers {

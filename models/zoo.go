@@ -1,4 +1,4 @@
-package report
+package models
 
 import (
 	"fmt"
@@ -8,13 +8,12 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/torch"
 )
 
 // ZooModel is a model of the zoo as fkd models lists it.
 type ZooModel struct {
-	Spec    models.Spec // with every option, defaults included
+	Spec    Spec // with every option, defaults included
 	Params  int
 	MACs    int64  // multiply-adds per face
 	Summary string // the architecture's
@@ -23,23 +22,23 @@ type ZooModel struct {
 // Zoo builds each model of specs on the CPU to count its parameters and
 // multiply-adds; with no specs, every registered architecture with its
 // defaults. An error is a spec that cannot be built.
-func Zoo(specs []models.Spec) ([]ZooModel, error) {
+func Zoo(specs []Spec) ([]ZooModel, error) {
 	summaries := map[string]string{}
-	for _, info := range models.List() {
+	for _, info := range List() {
 		summaries[info.Name] = info.Summary
 	}
 	if len(specs) == 0 {
-		for _, info := range models.List() {
-			specs = append(specs, models.Spec{Arch: info.Name})
+		for _, info := range List() {
+			specs = append(specs, Spec{Arch: info.Name})
 		}
 	}
 	var zoo []ZooModel
 	for _, s := range specs {
-		m, err := models.New(s, torch.CPU)
+		m, err := New(s, torch.CPU)
 		if err != nil {
 			return nil, err
 		}
-		params, macs := models.Count(m)
+		params, macs := Count(m)
 		spec := m.Spec()
 		m.Store().Free()
 		zoo = append(zoo, ZooModel{Spec: spec, Params: params, MACs: macs, Summary: summaries[spec.Arch]})

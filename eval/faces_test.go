@@ -1,4 +1,4 @@
-package report
+package eval
 
 import (
 	"bytes"
@@ -10,7 +10,6 @@ import (
 	"github.com/fkd-project/fkd/dataset"
 	"github.com/fkd-project/fkd/dataset/synth"
 	"github.com/fkd-project/fkd/models"
-	"github.com/fkd-project/fkd/train"
 )
 
 func TestEvaluationOf(t *testing.T) {
@@ -20,7 +19,7 @@ func TestEvaluationOf(t *testing.T) {
 	for i := range pred {
 		pred[i] += 2 // every coordinate 2 px off: RMSE 2
 	}
-	ev := train.EvaluationOf(pred, set)
+	ev := EvaluationOf(pred, set)
 	if ev.Faces != 10 || math.Abs(ev.RMSE-2) > 1e-6 {
 		t.Errorf("faces %d, RMSE %v; want 10 and 2", ev.Faces, ev.RMSE)
 	}
@@ -43,14 +42,14 @@ func TestEvaluationOf(t *testing.T) {
 	}
 }
 
-func TestWriteEvaluation(t *testing.T) {
-	var ev train.Evaluation
+func TestWriteTable(t *testing.T) {
+	var ev Evaluation
 	ev.Faces, ev.RMSE = 12, 1.5
 	for k := range ev.PerKeypoint {
 		ev.PerKeypoint[k], ev.Present[k] = float64(k), 12-k/2
 	}
 	var out bytes.Buffer
-	if err := WriteEvaluation(&out, ev); err != nil {
+	if err := ev.WriteTable(&out); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimRight(out.String(), "\n"), "\n")
@@ -85,13 +84,10 @@ func TestFacesPick(t *testing.T) {
 		}
 	}
 	_, hold := dataset.Split(set, 0.5, seed)
-	cfg := train.DefaultConfig()
-	cfg.DropOutliers = true
-	cfgJSON, _ := json.Marshal(cfg)
-	own := models.Meta{Extra: map[string]string{train.ExtraHoldout: "0.5", train.ExtraSeed: itoa(seed), train.ExtraConfig: string(cfgJSON)}}
-	cfg.DropOutliers = false
-	keptJSON, _ := json.Marshal(cfg)
-	kept := models.Meta{Extra: map[string]string{train.ExtraHoldout: "0.5", train.ExtraSeed: itoa(seed), train.ExtraConfig: string(keptJSON)}}
+	cfgJSON := `{"epochs":3,"drop_outliers":true}`
+	own := models.Meta{Extra: map[string]string{"train.holdout": "0.5", "train.seed": itoa(seed), "train.config": cfgJSON}}
+	keptJSON := `{"epochs":3}`
+	kept := models.Meta{Extra: map[string]string{"train.holdout": "0.5", "train.seed": itoa(seed), "train.config": keptJSON}}
 	tests := []struct {
 		name      string
 		f         Faces

@@ -1,4 +1,4 @@
-package report
+package main
 
 import (
 	"fmt"
@@ -9,13 +9,14 @@ import (
 
 	"github.com/fkd-project/fkd/baseline"
 	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/eval"
+	"github.com/fkd-project/fkd/report"
 	"github.com/fkd-project/fkd/submission"
-	"github.com/fkd-project/fkd/train"
 )
 
-// Baseline is a run of fkd baseline: a baseline with its settings, the
+// baselineJob is a run of fkd baseline: a baseline with its settings, the
 // data it is fitted on, and what to do with it.
-type Baseline struct {
+type baselineJob struct {
 	Kind                      string // "mean" or "patch"
 	PatchRadius, SearchRadius int    // patch only
 	Workers                   int    // patch only: goroutines searching faces (0: one per CPU)
@@ -28,9 +29,10 @@ type Baseline struct {
 	Out, Test, Lookup string
 }
 
-// RunBaseline reads the training data, then scores the baseline on its
-// hold-out part, writes the submission, or both, as b asks.
-func (e *Env) RunBaseline(b Baseline) error {
+// runBaselineJob reads the training data, then scores the baseline on its
+// hold-out part, writes the submission, or both, as b asks, writing to e's
+// stdout and stderr.
+func runBaselineJob(e *report.Env, b baselineJob) error {
 	set, rep, err := dataset.ReadTraining(b.Train, dataset.ReadOptions{})
 	if err != nil {
 		return err
@@ -40,18 +42,18 @@ func (e *Env) RunBaseline(b Baseline) error {
 		return err
 	}
 	if b.Holdout > 0 {
-		if err := e.ScoreBaseline(b, set); err != nil {
+		if err := scoreBaseline(e, b, set); err != nil {
 			return err
 		}
 	}
 	if b.Out != "" {
-		return e.SubmitBaseline(b, set)
+		return submitBaseline(e, b, set)
 	}
 	return nil
 }
 
 // Model returns an unfitted model of b.
-func (b Baseline) Model() baseline.Model {
+func (b baselineJob) Model() baseline.Model {
 	if b.Kind == "mean" {
 		return &baseline.Mean{}
 	}
@@ -59,7 +61,7 @@ func (b Baseline) Model() baseline.Model {
 }
 
 // String names b and its settings.
-func (b Baseline) String() string {
+func (b baselineJob) String() string {
 	if b.Kind == "mean" {
 		return "mean baseline"
 	}
@@ -68,7 +70,7 @@ func (b Baseline) String() string {
 
 // CheckColumns refuses training data with a keypoint column that is empty
 // in every face: neither baseline can place that keypoint.
-func (b Baseline) CheckColumns(rep *dataset.Report) error {
+func (b baselineJob) CheckColumns(rep *dataset.Report) error {
 	for j, name := range dataset.CoordNames() {
 		if rep.Present[j] == 0 {
 			return fmt.Errorf("%s: column %s is empty in all %d faces: the %s baseline needs at least one value in every keypoint column", rep.Source, name, rep.Read, b.Kind)
@@ -77,10 +79,10 @@ func (b Baseline) CheckColumns(rep *dataset.Report) error {
 	return nil
 }
 
-// PredictBaseline runs a fitted baseline on images; for the patch search
+// predictBaseline runs a fitted baseline on images; for the patch search
 // it shows a progress bar (on a terminal) and says how long it took.
 // what names the faces: "hold-out", "test".
-func (e *Env) PredictBaseline(m baseline.Model, images []uint8, what string) ([]float32, error) {
+func predictBaseline(e *report.Env, m baseline.Model, images []uint8, what string) ([]float32, error) {
 	faces := len(images) / dataset.PixelCount
 	p, isPatch := m.(*baseline.Patch)
 	if isPatch {
@@ -114,10 +116,10 @@ func (e *Env) PredictBaseline(m baseline.Model, images []uint8, what string) ([]
 	return pred, nil
 }
 
-// ScoreBaseline fits b on the training part of the split of set by
+// scoreBaseline fits b on the training part of the split of set by
 // b.Holdout and b.Seed, and writes on stdout what it scored and the RMSE
-// table of the hold-out part (WriteEvaluation).
-func (e *Env) ScoreBaseline(b Baseline, set *dataset.Set) error {
+// table of the hold-out part (eval.Evaluation.WriteTable).
+func scoreBaseline(e *report.Env, b baselineJob, set *dataset.Set) error {
 	holdout, seed := b.Holdout, b.Seed
 	trainIdx, holdIdx := dataset.Split(set, holdout, seed)
 	if len(trainIdx) == 0 || len(holdIdx) == 0 {
@@ -128,25 +130,25 @@ func (e *Env) ScoreBaseline(b Baseline, set *dataset.Set) error {
 	if err := m.Fit(fit); err != nil {
 		return err
 	}
-	pred, err := e.PredictBaseline(m, hold.Images, "hold-out")
+	pred, err := predictBaseline(e, m, hold.Images, "hold-out")
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(e.Stdout, "%s: fitted on %d faces, scored on %d hold-out faces (fraction %v, seed %d)\n\n",
 		b, fit.Len(), hold.Len(), holdout, seed)
-	return WriteEvaluation(e.Stdout, train.EvaluationOf(pred, hold))
+	return eval.EvaluationOf(pred, hold).WriteTable(e.Stdout)
 }
 
-// SubmitBaseline fits b on all of set and writes the submission b.Out of
+// submitBaseline fits b on all of set and writes the submission b.Out of
 // the faces of b.Test that the lookup table b.Lookup asks for, the
 // training means filling what it cannot answer; it says so on stderr.
-func (e *Env) SubmitBaseline(b Baseline, set *dataset.Set) error {
+func submitBaseline(e *report.Env, b baselineJob, set *dataset.Set) error {
 	predict := func(images []uint8) ([]float32, error) {
 		m := b.Model()
 		if err := m.Fit(set); err != nil {
 			return nil, err
 		}
-		return e.PredictBaseline(m, images, "test")
+		return predictBaseline(e, m, images, "test")
 	}
 	res, err := submission.Make(e.Stderr, b.Test, b.Lookup, b.Out, predict, dataset.Means(set))
 	if err != nil {

@@ -1,11 +1,9 @@
-package report
+package models
 
 import (
 	"bytes"
 	"strings"
 	"testing"
-
-	"github.com/fkd-project/fkd/models"
 )
 
 func TestZoo(t *testing.T) {
@@ -30,9 +28,9 @@ func TestZoo(t *testing.T) {
 		{specs: []string{"cnn3:width=1"}, wantErr: "cnn3 option width=1: want 4 to 256"},
 	}
 	for _, tt := range tests {
-		var specs []models.Spec
+		var specs []Spec
 		for _, s := range tt.specs {
-			spec, err := models.ParseSpec(s)
+			spec, err := ParseSpec(s)
 			if err != nil {
 				t.Fatal(err)
 			}

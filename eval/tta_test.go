@@ -1,4 +1,4 @@
-package train_test
+package eval_test
 
 import (
 	"math"
@@ -6,9 +6,9 @@ import (
 
 	"github.com/fkd-project/fkd/dataset"
 	"github.com/fkd-project/fkd/dataset/synth"
+	"github.com/fkd-project/fkd/eval"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/torch"
-	"github.com/fkd-project/fkd/train"
 )
 
 // lopsidedModel returns a random cnn3 whose predictions are far from
@@ -76,7 +76,7 @@ func TestFlipTTAAveragesFaceAndMirror(t *testing.T) {
 		want[i] = (plain[i] + back[i]) / 2
 	}
 	// An odd batch size checks that the views stay paired across batches.
-	got := models.Predict(train.WithTTA(m, train.FlipTTA), faces.Images, 3, torch.CPU)
+	got := models.Predict(eval.WithTTA(m, eval.FlipTTA), faces.Images, 3, torch.CPU)
 	if d := maxDiff(got, want); d > 1e-3 {
 		t.Errorf("flip TTA differs from the average of the two views by up to %g pixels", d)
 	}
@@ -100,7 +100,7 @@ func TestFlipTTAAveragesFaceAndMirror(t *testing.T) {
 //     nearly equivariant, and TTA changes its predictions little.
 func TestFlipTTAOfSymmetricFace(t *testing.T) {
 	m := lopsidedModel(t)
-	equivariant := train.WithTTA(m, train.FlipTTA)
+	equivariant := eval.WithTTA(m, eval.FlipTTA)
 	faces := synth.Generate(4, 2, synth.Options{Symmetric: true})
 	tests := []struct {
 		name             string
@@ -114,7 +114,7 @@ func TestFlipTTAOfSymmetricFace(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			plain := models.Predict(tt.model, faces.Images, 0, torch.CPU)
-			tta := models.Predict(train.WithTTA(tt.model, train.FlipTTA), faces.Images, 0, torch.CPU)
+			tta := models.Predict(eval.WithTTA(tt.model, eval.FlipTTA), faces.Images, 0, torch.CPU)
 			if d := maxDiff(tta, mirrorCoords(tta)); d > 1e-3 {
 				t.Errorf("TTA prediction is %g pixels from its mirror image", d)
 			}
@@ -151,8 +151,8 @@ func shiftImages(src []uint8, dx, dy int) []uint8 {
 func TestFlipShiftTTAAveragesShiftedViews(t *testing.T) {
 	m := lopsidedModel(t)
 	faces := synth.Generate(5, 4, synth.Options{})
-	flip := train.WithTTA(m, train.FlipTTA)
-	const d = train.ShiftTTAPixels
+	flip := eval.WithTTA(m, eval.FlipTTA)
+	const d = eval.ShiftTTAPixels
 	shifts := [][2]int{{0, 0}, {d, 0}, {-d, 0}, {0, d}, {0, -d}}
 	want := make([]float32, faces.Len()*dataset.NumCoords)
 	for _, sh := range shifts {
@@ -161,7 +161,7 @@ func TestFlipShiftTTAAveragesShiftedViews(t *testing.T) {
 			want[i] += (p[i] - float32(sh[i%2])) / float32(len(shifts))
 		}
 	}
-	got := models.Predict(train.WithTTA(m, train.FlipShiftTTA), faces.Images, 3, torch.CPU)
+	got := models.Predict(eval.WithTTA(m, eval.FlipShiftTTA), faces.Images, 3, torch.CPU)
 	if d := maxDiff(got, want); d > 1e-3 {
 		t.Errorf("flip+shift TTA differs from the average of the shifted views by up to %g pixels", d)
 	}
@@ -172,10 +172,10 @@ func TestFlipShiftTTAAveragesShiftedViews(t *testing.T) {
 
 func TestWithTTA(t *testing.T) {
 	m := lopsidedModel(t)
-	if got := train.WithTTA(m, train.NoTTA); got != m {
+	if got := eval.WithTTA(m, eval.NoTTA); got != m {
 		t.Error("WithTTA(m, NoTTA) is not m")
 	}
-	f := train.WithTTA(m, train.FlipTTA)
+	f := eval.WithTTA(m, eval.FlipTTA)
 	if f.Store() != m.Store() || f.Spec().String() != m.Spec().String() {
 		t.Error("the TTA model has another store or spec")
 	}
@@ -184,19 +184,19 @@ func TestWithTTA(t *testing.T) {
 func TestParseTTA(t *testing.T) {
 	tests := []struct {
 		in      string
-		want    train.TTA
+		want    eval.TTA
 		wantErr bool
 	}{
-		{"none", train.NoTTA, false},
-		{"flip", train.FlipTTA, false},
-		{"flip+shift", train.FlipShiftTTA, false},
-		{"shift", train.NoTTA, true},
-		{"Flip", train.NoTTA, true},
-		{"", train.NoTTA, true},
-		{"hflip", train.NoTTA, true},
+		{"none", eval.NoTTA, false},
+		{"flip", eval.FlipTTA, false},
+		{"flip+shift", eval.FlipShiftTTA, false},
+		{"shift", eval.NoTTA, true},
+		{"Flip", eval.NoTTA, true},
+		{"", eval.NoTTA, true},
+		{"hflip", eval.NoTTA, true},
 	}
 	for _, tt := range tests {
-		got, err := train.ParseTTA(tt.in)
+		got, err := eval.ParseTTA(tt.in)
 		if (err != nil) != tt.wantErr || got != tt.want {
 			t.Errorf("ParseTTA(%q) = %v, %v; want %v, error %v", tt.in, got, err, tt.want, tt.wantErr)
 		}
