@@ -116,10 +116,7 @@ func TestReadAny(t *testing.T) {
 				t.Fatal(err)
 			}
 			s, _, err := ReadAny(path, ReadOptions{})
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("got %v, want an error containing %q", err, tt.wantErr)
-				}
+			if wantErr(t, err, tt.wantErr) {
 				return
 			}
 			if err != nil {

@@ -85,10 +85,7 @@ func TestScoreSubmissionEdges(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := ScoreSubmission(strings.NewReader(tt.sub), strings.NewReader(tt.sol))
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("got %v, want an error containing %q", err, tt.wantErr)
-				}
+			if wantErr(t, err, tt.wantErr) {
 				return
 			}
 			if err != nil {

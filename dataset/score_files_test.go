@@ -37,10 +37,7 @@ func TestScoreFiles(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			score, err := ScoreFiles(tt.sub, tt.sol)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Errorf("got %v, want an error containing %q", err, tt.wantErr)
-				}
+			if wantErr(t, err, tt.wantErr) {
 				return
 			}
 			if err != nil {

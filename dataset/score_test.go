@@ -6,6 +6,21 @@ import (
 	"testing"
 )
 
+// wantErr is for a case table's wantErr column, in the tests of package
+// dataset: where want is "", it returns false and the case goes on; else
+// err must contain want (the test fails at once if not) and it returns
+// true, the case done.
+func wantErr(t *testing.T, err error, want string) bool {
+	t.Helper()
+	if want == "" {
+		return false
+	}
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("got %v, want an error containing %q", err, want)
+	}
+	return true
+}
+
 func TestScoreSubmission(t *testing.T) {
 	const solution = "RowId,ImageId,FeatureName,Location\r\n" +
 		"1,1,left_eye_center_x,60\r\n" +
@@ -31,10 +46,7 @@ func TestScoreSubmission(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := ScoreSubmission(strings.NewReader(tt.sub), strings.NewReader(solution))
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("got %v, want an error containing %q", err, tt.wantErr)
-				}
+			if wantErr(t, err, tt.wantErr) {
 				return
 			}
 			if err != nil {

@@ -65,30 +65,29 @@ func TestCascadeNoFace(t *testing.T) {
 	}
 }
 
-// TestCascadeRealFace finds a real fkd-ytf face, enlarged three times, in
-// a bigger picture, from several goroutines at once.
-func TestCascadeRealFace(t *testing.T) {
-	path := filepath.Join("..", "..", "shared", "data", "fkd-ytf", "training.zip")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("no fkd-ytf data (%v): this test needs ../shared/data/fkd-ytf", err)
-	}
-	set, _, err := dataset.ReadTraining(path, dataset.ReadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := newCascade(t)
-	const s, x0, y0 = 3, 140, 60
-	img := image.NewRGBA(image.Rect(40, 20, 600, 450)) // not at the origin
-	face := set.Image(0)
-	for y := img.Rect.Min.Y; y < img.Rect.Max.Y; y++ {
-		for x := img.Rect.Min.X; x < img.Rect.Max.X; x++ {
+// paste sets each pixel of r, with set, to a ramp of grey levels but for
+// face, enlarged s times, at (x0, y0).
+func paste(r image.Rectangle, face []uint8, s, x0, y0 int, set func(x, y int, v uint8)) {
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
 			v := uint8(120 + (x+y)%20)
 			if u, w := (x-x0)/s, (y-y0)/s; x >= x0 && y >= y0 && u < dataset.ImageSize && w < dataset.ImageSize {
 				v = face[w*dataset.ImageSize+u]
 			}
-			img.SetRGBA(x, y, color.RGBA{v, v, v, 255})
+			set(x, y, v)
 		}
 	}
+}
+
+// TestCascadeRealFace finds a real fkd-ytf face, enlarged three times, in
+// a bigger picture, from several goroutines at once.
+func TestCascadeRealFace(t *testing.T) {
+	set := ytfTraining(t)
+	c := newCascade(t)
+	const s, x0, y0 = 3, 140, 60
+	img := image.NewRGBA(image.Rect(40, 20, 600, 450)) // not at the origin
+	face := set.Image(0)
+	paste(img.Rect, face, s, x0, y0, func(x, y int, v uint8) { img.SetRGBA(x, y, color.RGBA{v, v, v, 255}) })
 	region := image.Rect(x0, y0, x0+s*dataset.ImageSize, y0+s*dataset.ImageSize)
 	var wg sync.WaitGroup
 	for range 4 {
@@ -111,14 +110,7 @@ func TestCascadeRealFace(t *testing.T) {
 // picture of 240,000 pixels, which a cascade with MaxPixels 100,000 scans
 // shrunk: the box comes back in the picture's pixels.
 func TestCascadeShrinks(t *testing.T) {
-	path := filepath.Join("..", "..", "shared", "data", "fkd-ytf", "training.zip")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("no fkd-ytf data (%v): this test needs ../shared/data/fkd-ytf", err)
-	}
-	set, _, err := dataset.ReadTraining(path, dataset.ReadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := ytfTraining(t)
 	newCascade(t) // skips without a cascade
 	c, err := NewCascade(CascadeOptions{MaxPixels: 100_000})
 	if err != nil {
@@ -128,15 +120,7 @@ func TestCascadeShrinks(t *testing.T) {
 	const s, x0, y0 = 3, 140, 60
 	img := image.NewGray(image.Rect(40, 20, 600, 450))
 	face := set.Image(0)
-	for y := img.Rect.Min.Y; y < img.Rect.Max.Y; y++ {
-		for x := img.Rect.Min.X; x < img.Rect.Max.X; x++ {
-			v := uint8(120 + (x+y)%20)
-			if u, w := (x-x0)/s, (y-y0)/s; x >= x0 && y >= y0 && u < dataset.ImageSize && w < dataset.ImageSize {
-				v = face[w*dataset.ImageSize+u]
-			}
-			img.Pix[img.PixOffset(x, y)] = v
-		}
-	}
+	paste(img.Rect, face, s, x0, y0, func(x, y int, v uint8) { img.Pix[img.PixOffset(x, y)] = v })
 	region := image.Rect(x0, y0, x0+s*dataset.ImageSize, y0+s*dataset.ImageSize)
 	faces, err := c.Detect(img)
 	if err != nil || len(faces) != 1 {

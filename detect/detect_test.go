@@ -7,7 +7,25 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/fkd-project/fkd/dataset"
 )
+
+// ytfTraining reads fkd-ytf's training file, shared beside the
+// repository, for the tests that find real faces; it skips the test
+// where the file is not there.
+func ytfTraining(t *testing.T) *dataset.Set {
+	t.Helper()
+	path := filepath.Join("..", "..", "shared", "data", "fkd-ytf", "training.zip")
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("no fkd-ytf data (%v): this test needs ../shared/data/fkd-ytf", err)
+	}
+	set, _, err := dataset.ReadTraining(path, dataset.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
+}
 
 func TestGroup(t *testing.T) {
 	r := func(x, y, s int) image.Rectangle { return image.Rect(x, y, x+s, y+s) }

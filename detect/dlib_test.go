@@ -5,8 +5,6 @@ package detect
 import (
 	"image"
 	"image/color"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 
@@ -44,14 +42,7 @@ func TestDlibNoFace(t *testing.T) {
 // box each, about the pasted face, mapped back from the scanned copy
 // (enlarged for the small picture, shrunk for the big one).
 func TestDlibRealFace(t *testing.T) {
-	path := filepath.Join("..", "..", "shared", "data", "fkd-ytf", "training.zip")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("no fkd-ytf data (%v): this test needs ../shared/data/fkd-ytf", err)
-	}
-	set, _, err := dataset.ReadTraining(path, dataset.ReadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := ytfTraining(t)
 	d := newDlib(t, DlibOptions{})
 	face := set.Image(0)
 	for _, c := range []struct {

@@ -7,6 +7,7 @@ import (
 	"github.com/fkd-project/fkd/dataset"
 	"github.com/fkd-project/fkd/dataset/synth"
 	"github.com/fkd-project/fkd/eval"
+	"github.com/fkd-project/fkd/internal/fkdtest"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/torch"
 )
@@ -17,12 +18,7 @@ import (
 // predictions by several pixels too.
 func lopsidedModel(t *testing.T) models.Model {
 	t.Helper()
-	torch.ManualSeed(3)
-	m, err := models.New(models.Spec{Arch: "cnn3", Options: map[string]string{"width": "4"}}, torch.CPU)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(m.Store().Free)
+	m := fkdtest.NewModel(t, "cnn3:width=4", 3)
 	bias, _ := m.Store().Get("head.out.bias")
 	weight, _ := m.Store().Get("head.out.weight")
 	b := make([]float32, dataset.NumCoords)

@@ -18,7 +18,7 @@ const module = "github.com/fkd-project/fkd"
 
 // fkdtestImports are the fkd packages internal/fkdtest may import (its doc
 // says why).
-var fkdtestImports = []string{"torch", "torch/nn", "dataset", "dataset/synth", "models"}
+var fkdtestImports = []string{"torch", "torch/nn", "dataset", "dataset/synth", "models", "photo", "detect"}
 
 // imports maps each package directory of the module (relative to its root,
 // with slashes) to the fkd packages (relative too) that its files import,

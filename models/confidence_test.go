@@ -63,16 +63,7 @@ func TestPredictConfident(t *testing.T) {
 	}
 	for _, spec := range []string{"fpnheat:width=8,channels=16", "cnn3:width=4"} {
 		t.Run(spec, func(t *testing.T) {
-			s, err := ParseSpec(spec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			torch.ManualSeed(1)
-			m, err := New(s, torch.CPU)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer m.Store().Free()
+			m := newModel(t, spec, 1)
 			coords, conf, ok := PredictConfident(m, images, 2, torch.CPU)
 			if ok != HasHeatmaps(m) {
 				t.Fatalf("ok = %v for a model with heatmaps %v", ok, HasHeatmaps(m))

@@ -2,10 +2,30 @@ package models
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/fkd-project/fkd/torch"
 )
+
+// newModel returns a new model of spec on the CPU, its weights drawn
+// after torch.ManualSeed(seed), freed when the test ends: fkdtest.NewModel
+// for the tests of package models, which cannot import fkdtest (it
+// imports models).
+func newModel(t *testing.T, spec string, seed uint64) Model {
+	t.Helper()
+	s, err := ParseSpec(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	torch.ManualSeed(seed)
+	m, err := New(s, torch.CPU)
+	if err != nil {
+		t.Fatalf("New(%s): %v", spec, err)
+	}
+	t.Cleanup(m.Store().Free)
+	return m
+}
 
 // cellCentre is the normalised centre of cell j of n cells, written out
 // independently of softArgmax.
@@ -108,16 +128,7 @@ func TestHeatmaps(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.spec, func(t *testing.T) {
-			s, err := ParseSpec(tt.spec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			torch.ManualSeed(1)
-			m, err := New(s, torch.CPU)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer m.Store().Free()
+			m := newModel(t, tt.spec, 1)
 			m.Store().Eval()
 			if got := HasHeatmaps(m); got != (tt.side > 0) {
 				t.Errorf("HasHeatmaps = %v", got)
@@ -135,7 +146,7 @@ func TestHeatmaps(t *testing.T) {
 						}
 						return
 					}
-					if got, want := maps.Shape(), []int64{2, 15, tt.side, tt.side}; !equalShapes(got, want) {
+					if got, want := maps.Shape(), []int64{2, 15, tt.side, tt.side}; !slices.Equal(got, want) {
 						t.Fatalf("maps of shape %v, want %v", got, want)
 					}
 					sums := maps.SumDims([]int64{2, 3}, false).Float32s()
@@ -155,18 +166,6 @@ func TestHeatmaps(t *testing.T) {
 			})
 		})
 	}
-}
-
-func equalShapes(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestCellCentres(t *testing.T) {

@@ -2,7 +2,6 @@ package plots
 
 import (
 	"image"
-	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/internal/fkdtest"
 )
 
 // testRun returns a run of n epochs whose RMSEs fall like a learning
@@ -69,15 +69,7 @@ func errorSeries(name string, scale float64, n int) Series {
 // a blank canvas: the grey levels of its pixels must vary.
 func checkPNG(t *testing.T, path string, w, h int) {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
+	img := fkdtest.ReadPNG(t, path)
 	if b := img.Bounds(); b.Dx() != w || b.Dy() != h {
 		t.Errorf("%s is %dx%d, want %dx%d", path, b.Dx(), b.Dy(), w, h)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/fkd-project/fkd/internal/atomicfile"
+	"github.com/fkd-project/fkd/internal/fkdtest"
 )
 
 // TestCheckRefusesClashes checks the outputs of runs that would replace
@@ -23,12 +24,12 @@ func TestCheckRefusesClashes(t *testing.T) {
 	dir := t.TempDir()
 	img := image.NewGray(image.Rect(0, 0, 8, 8))
 	p := filepath.Join(dir, "p.png")
-	savePNG(t, p, img)
+	fkdtest.WritePNG(t, p, img)
 	in := filepath.Join(dir, "in")
-	savePNG(t, filepath.Join(in, "a.png"), img)
-	savePNG(t, filepath.Join(in, "a.jpg"), img) // a PNG, by its name a JPEG: no matter here
+	fkdtest.WritePNG(t, filepath.Join(in, "a.png"), img)
+	fkdtest.WritePNG(t, filepath.Join(in, "a.jpg"), img) // a PNG, by its name a JPEG: no matter here
 	in2 := filepath.Join(dir, "in2")
-	savePNG(t, filepath.Join(in2, "a.png"), img)
+	fkdtest.WritePNG(t, filepath.Join(in2, "a.png"), img)
 	model := filepath.Join(dir, "m.pt")
 	os.WriteFile(model, []byte("model"), 0o644)
 	reads := []atomicfile.Role{{Path: model, What: "--model"}}
@@ -89,11 +90,11 @@ func TestOwn(t *testing.T) {
 	img := image.NewGray(image.Rect(0, 0, 8, 8))
 	for _, name := range []string{"a.jpg", "a-keypoints.png", "a-keypoints-keypoints.png", "b.png", "c-keypoints.png", "sub/d.png", "sub/d-keypoints.png",
 		"clip-keypoints.avi", "marked/e-keypoints.png"} {
-		savePNG(t, filepath.Join(dir, name), img)
+		fkdtest.WritePNG(t, filepath.Join(dir, name), img)
 	}
 	os.WriteFile(filepath.Join(dir, "clip.mp4"), []byte("a video"), 0o644)
 	named := filepath.Join(dir, "b-keypoints.png")
-	savePNG(t, named, img)
+	fkdtest.WritePNG(t, named, img)
 	tests := []struct {
 		name     string
 		overlays Overlays
@@ -131,7 +132,7 @@ func TestOwn(t *testing.T) {
 func TestExpandSpecialFiles(t *testing.T) {
 	dir := t.TempDir()
 	img, _, det := twoFaces()
-	savePNG(t, filepath.Join(dir, "good.png"), img)
+	fkdtest.WritePNG(t, filepath.Join(dir, "good.png"), img)
 	fifo := filepath.Join(dir, "x.png")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Skipf("no FIFO: %v", err)
@@ -202,7 +203,7 @@ func TestRunnerOverlayFormats(t *testing.T) {
 	dir := t.TempDir()
 	img, _, det := twoFaces()
 	path := filepath.Join(dir, "two.png")
-	savePNG(t, path, img)
+	fkdtest.WritePNG(t, path, img)
 	for suffix, magic := range map[string]string{"-kp.jpg": "\xff\xd8\xff", "-kp.JPEG": "\xff\xd8\xff", "-kp.png": "\x89PNG\r\n\x1a\n"} {
 		out := filepath.Join(dir, "new", "deeper")
 		r := Runner{Pipeline: meanPipeline(t), Detector: det, Log: new(bytes.Buffer), Overlays: Overlays{Dir: out, PhotoSuffix: suffix, VideoSuffix: ".avi"}}

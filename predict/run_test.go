@@ -5,7 +5,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"image"
-	"image/png"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,36 +13,8 @@ import (
 	"testing"
 
 	"github.com/fkd-project/fkd/dataset"
-	"github.com/fkd-project/fkd/detect"
+	"github.com/fkd-project/fkd/internal/fkdtest"
 )
-
-func savePNG(t *testing.T, path string, img image.Image) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// sizeDetector finds its faces only in images of its size: a photo of
-// another size has no face.
-type sizeDetector struct {
-	size  image.Point
-	faces detect.Fixed
-}
-
-func (d sizeDetector) Detect(img image.Image) ([]detect.Face, error) {
-	if img.Bounds().Size() != d.size {
-		return nil, nil
-	}
-	return d.faces.Detect(img)
-}
 
 // TestRunnerTwoFaces runs a photo of two faces through the Runner: two
 // records whose keypoints fall inside their faces, in CSV and JSON, and
@@ -52,7 +23,7 @@ func TestRunnerTwoFaces(t *testing.T) {
 	dir := t.TempDir()
 	img, faces, det := twoFaces()
 	path := filepath.Join(dir, "two.png")
-	savePNG(t, path, img)
+	fkdtest.WritePNG(t, path, img)
 	var log bytes.Buffer
 	r := Runner{Pipeline: meanPipeline(t), Detector: det, Log: &log,
 		Overlays: Overlays{Dir: filepath.Join(dir, "marked"), PhotoSuffix: "-kp.png"}}
@@ -120,9 +91,9 @@ func TestRunnerTwoFaces(t *testing.T) {
 func TestRunnerBadInput(t *testing.T) {
 	dir := t.TempDir()
 	img, _, det := twoFaces()
-	savePNG(t, filepath.Join(dir, "a", "one.png"), img)
-	savePNG(t, filepath.Join(dir, "a", "b", "two.PNG"), img)
-	savePNG(t, filepath.Join(dir, "empty.png"), image.NewGray(image.Rect(0, 0, 50, 40)))
+	fkdtest.WritePNG(t, filepath.Join(dir, "a", "one.png"), img)
+	fkdtest.WritePNG(t, filepath.Join(dir, "a", "b", "two.PNG"), img)
+	fkdtest.WritePNG(t, filepath.Join(dir, "empty.png"), image.NewGray(image.Rect(0, 0, 50, 40)))
 	os.WriteFile(filepath.Join(dir, "broken.jpg"), []byte("not a JPEG at all"), 0o644)
 	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("ignored"), 0o644)
 	os.Symlink(filepath.Join(dir, "nowhere.png"), filepath.Join(dir, "dangling.png"))
@@ -143,7 +114,7 @@ func TestRunnerBadInput(t *testing.T) {
 		t.Errorf("a link to a folder gives %v", linked)
 	}
 	var log bytes.Buffer
-	r := Runner{Pipeline: meanPipeline(t), Detector: sizeDetector{image.Pt(520, 400), det}, Log: &log}
+	r := Runner{Pipeline: meanPipeline(t), Detector: fkdtest.SizeDetector{Size: image.Pt(520, 400), Faces: det}, Log: &log}
 	records, sum, err := r.Run(sources)
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fkd-project/fkd/internal/fkdtest"
 	"github.com/fkd-project/fkd/video"
 )
 
@@ -140,7 +141,7 @@ func TestRunnerVideoIntoNewFolder(t *testing.T) {
 	clip := filepath.Join(dir, "clip.avi")
 	writeClip(t, clip, img, 2)
 	photoPath := filepath.Join(dir, "photo.png")
-	savePNG(t, photoPath, img)
+	fkdtest.WritePNG(t, photoPath, img)
 	out := filepath.Join(dir, "new", "marked")
 	var log bytes.Buffer
 	r := Runner{Pipeline: meanPipeline(t), Detector: det, Log: &log, Overlays: Overlays{Dir: out, PhotoSuffix: "-k.png", VideoSuffix: "-k.avi"}}

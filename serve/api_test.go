@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/fkd-project/fkd/internal/fkdtest"
 )
 
 // form is a multipart/form-data body of the given parts, each a field
@@ -46,7 +48,7 @@ type part struct {
 func TestAPI(t *testing.T) {
 	photo, _ := facePhoto(t)
 	const page = "http://page.test:8000"
-	var log syncBuffer
+	var log fkdtest.SyncBuffer
 	h := newHandler(t, Options{CORS: []string{page}}, &log)
 	ts := startServer(t, h)
 	formType, formBody := form(t, part{"image", "image/png", photo})
@@ -144,18 +146,13 @@ func TestAPI(t *testing.T) {
 // another origin read it.
 func TestCORSOff(t *testing.T) {
 	photo, _ := facePhoto(t)
-	var log syncBuffer
+	var log fkdtest.SyncBuffer
 	ts := startServer(t, newHandler(t, Options{}, &log))
 	for _, method := range []string{"OPTIONS", "POST"} {
 		req, _ := http.NewRequest(method, ts.URL+"/v1/keypoints", bytes.NewReader(photo))
 		req.Header.Set("Origin", "http://page.test")
 		req.Header.Set("Access-Control-Request-Method", "POST")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		resp, data := fkdtest.Do(t, req)
 		if resp.Header.Get("Access-Control-Allow-Origin") != "" || resp.Header.Get("Vary") != "" {
 			t.Errorf("%s: CORS headers %v", method, resp.Header)
 		}
@@ -169,7 +166,7 @@ func TestCORSOff(t *testing.T) {
 // promises is there, with the requests counted by code.
 func TestMetrics(t *testing.T) {
 	photo, _ := facePhoto(t)
-	var log syncBuffer
+	var log fkdtest.SyncBuffer
 	h := newHandler(t, Options{MemoryBudget: 300 << 20, Queue: 7}, &log)
 	ts := startServer(t, h)
 	checkFace(t, ts.URL, photo)
@@ -260,7 +257,7 @@ func TestImagePartCharge(t *testing.T) {
 // alone.
 func TestTTABatches(t *testing.T) {
 	photo, _ := facePhoto(t)
-	var log syncBuffer
+	var log fkdtest.SyncBuffer
 	h := newHandler(t, Options{MaxBatch: 16, BatchWait: 50 * time.Millisecond}, &log)
 	ts := startServer(t, h)
 	ttas := []string{"none", "flip", "flip%2Bshift"}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/fkd-project/fkd/dataset/synth"
 	"github.com/fkd-project/fkd/detect"
+	"github.com/fkd-project/fkd/internal/fkdtest"
 )
 
 // chromium returns the path of a Chromium to run the page in, or skips
@@ -103,7 +104,7 @@ func groupPhoto(t testing.TB) ([]byte, []detect.Face) {
 func TestPage(t *testing.T) {
 	ctx := browser(t, 90*time.Second)
 	photo, faces := groupPhoto(t)
-	var log syncBuffer
+	var log fkdtest.SyncBuffer
 	h := newHandler(t, Options{}, &log)
 	h.det = detect.Fixed(faces)
 	ts := startServer(t, h)
@@ -232,7 +233,7 @@ func TestOtherOrigin(t *testing.T) {
 				}
 			}))
 			defer pages.Close()
-			var log syncBuffer
+			var log fkdtest.SyncBuffer
 			h := newHandler(t, Options{CORS: tt.cors(pages.URL)}, &log)
 			h.det = detect.Fixed(faces)
 			ts := startServer(t, h)

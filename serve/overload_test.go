@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/fkd-project/fkd/detect"
+	"github.com/fkd-project/fkd/internal/fkdtest"
 )
 
 // slowDetector reads the pixels (as a cascade does), waits, and returns
@@ -139,7 +140,7 @@ func TestOverload(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var log syncBuffer
+			var log fkdtest.SyncBuffer
 			h := newHandler(t, tt.o, &log)
 			if tt.delay > 0 {
 				h.det = &slowDetector{delay: tt.delay}
@@ -199,7 +200,7 @@ func TestMemoryBudget(t *testing.T) {
 	small, _ := facePhoto(t)
 	gate := make(chan struct{})
 	det := &slowDetector{gate: gate, gateOver: 60_000} // the large images, shrunk to 100000 pixels
-	var log syncBuffer
+	var log fkdtest.SyncBuffer
 	h := newHandler(t, Options{MemoryBudget: 30 << 20, WriteTimeout: 10 * time.Second, DetectMaxPixels: 100_000, DetectBytesPerPixel: 10}, &log)
 	h.det = det
 	ts := startServer(t, h)
@@ -276,7 +277,7 @@ func TestDetectShrunk(t *testing.T) {
 	if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&b, img); err != nil {
 		t.Fatal(err)
 	}
-	var log syncBuffer
+	var log fkdtest.SyncBuffer
 	h := newHandler(t, Options{DetectMaxPixels: 120_000}, &log)
 	det := &darkDetector{}
 	h.det = det
@@ -315,7 +316,7 @@ func TestDrain(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var log syncBuffer
+			var log fkdtest.SyncBuffer
 			h := newHandler(t, Options{Workers: 8, WriteTimeout: 10 * time.Second}, &log)
 			h.det = &slowDetector{delay: tt.delay}
 			ts := startServer(t, h)
@@ -354,7 +355,7 @@ func TestDrain(t *testing.T) {
 // TestServerErrorsJSON sends what net/http answers itself: the answers
 // are JSON like the handler's.
 func TestServerErrorsJSON(t *testing.T) {
-	var log syncBuffer
+	var log fkdtest.SyncBuffer
 	h := newHandler(t, Options{ReadTimeout: 900 * time.Millisecond}, &log)
 	ts := startServer(t, h)
 	tests := []struct {

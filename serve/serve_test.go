@@ -3,10 +3,8 @@ package serve
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"hash/crc32"
 	"image"
 	"image/color"
 	"image/png"
@@ -23,28 +21,10 @@ import (
 	"github.com/fkd-project/fkd/dataset"
 	"github.com/fkd-project/fkd/dataset/synth"
 	"github.com/fkd-project/fkd/detect"
+	"github.com/fkd-project/fkd/internal/fkdtest"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/predict"
-	"github.com/fkd-project/fkd/torch"
 )
-
-// syncBuffer is a bytes.Buffer for the log that many requests write.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // facePhoto is a 256×200 PNG of a synthetic face enlarged twice at
 // (40, 4), and the box a Haar cascade would give it, about.
@@ -70,12 +50,7 @@ func facePhoto(t testing.TB) ([]byte, image.Rectangle) {
 // newHandler returns a Handler on an untrained cnn3 finding the face of
 // facePhoto, logging to log.
 func newHandler(t testing.TB, o Options, log io.Writer) *Handler {
-	torch.ManualSeed(1)
-	m, err := models.New(models.Spec{Arch: "cnn3", Options: map[string]string{"width": "4"}}, torch.CPU)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Store().Free() })
+	m := fkdtest.NewModel(t, "cnn3:width=4", 1)
 	set := synth.Generate(64, 1, synth.Options{})
 	var meta models.Meta
 	for i := range set.Len() {
@@ -148,7 +123,7 @@ func checkAnswer(t testing.TB, status int, data []byte) {
 // TestConcurrent sends 100 requests at once: each is answered with its
 // face, and the model ran on batches of them.
 func TestConcurrent(t *testing.T) {
-	var log syncBuffer
+	var log fkdtest.SyncBuffer
 	// A queue for all: on a loaded machine the model may fall behind.
 	h := newHandler(t, Options{MaxBatch: 16, BatchWait: 20 * time.Millisecond, Queue: 100}, &log)
 	ts := startServer(t, h)
@@ -185,19 +160,6 @@ func TestConcurrent(t *testing.T) {
 	t.Logf("100 requests in %d batches", s.Batches)
 }
 
-// pngHeader returns the start of a PNG of w×h pixels: the signature and
-// the IHDR chunk, and no pixels.
-func pngHeader(w, h uint32) []byte {
-	chunk := []byte("IHDR")
-	chunk = binary.BigEndian.AppendUint32(chunk, w)
-	chunk = binary.BigEndian.AppendUint32(chunk, h)
-	chunk = append(chunk, 8, 2, 0, 0, 0)
-	out := []byte("\x89PNG\r\n\x1a\n")
-	out = binary.BigEndian.AppendUint32(out, uint32(len(chunk)-4))
-	out = append(out, chunk...)
-	return binary.BigEndian.AppendUint32(out, crc32.ChecksumIEEE(chunk))
-}
-
 // onlyReader hides a reader's type, so that http.Post cannot tell the
 // body's length and sends it chunked.
 type onlyReader struct{ io.Reader }
@@ -205,7 +167,7 @@ type onlyReader struct{ io.Reader }
 // TestBadRequests sends what the server must refuse, each answered with
 // a clear 4xx, a good request after each answered as ever.
 func TestBadRequests(t *testing.T) {
-	var log syncBuffer
+	var log fkdtest.SyncBuffer
 	h := newHandler(t, Options{MaxBodyBytes: 200 << 10}, &log)
 	ts := startServer(t, h)
 	photo, _ := facePhoto(t)
@@ -221,7 +183,7 @@ func TestBadRequests(t *testing.T) {
 		{"oversized body", "POST", "/v1/keypoints", bytes.NewReader(huge), 413, "the body is 307200 bytes, more than the limit of 204800"},
 		{"oversized body, chunked", "POST", "/v1/keypoints", onlyReader{bytes.NewReader(huge)}, 413, "more than the limit of 204800 bytes"},
 		{"not an image", "POST", "/v1/keypoints", strings.NewReader("hello, this is text"), 415, "not a PNG or JPEG image"},
-		{"60000x60000 PNG header", "POST", "/v1/keypoints", bytes.NewReader(pngHeader(60000, 60000)), 413, "the image is 60000x60000 pixels, more than the limit of 50000000 pixels"},
+		{"60000x60000 PNG header", "POST", "/v1/keypoints", bytes.NewReader(fkdtest.PNGHeader(60000, 60000)), 413, "the image is 60000x60000 pixels, more than the limit of 50000000 pixels"},
 		{"cut-short PNG", "POST", "/v1/keypoints", bytes.NewReader(photo[:len(photo)/2]), 400, "cannot be decoded"},
 		{"no body", "POST", "/v1/keypoints", nil, 400, "no image"},
 		{"GET keypoints", "GET", "/v1/keypoints", nil, 405, "POST the image"},
@@ -233,12 +195,7 @@ func TestBadRequests(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			data, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
+			resp, data := fkdtest.Do(t, req)
 			var e struct{ Error string }
 			if resp.StatusCode != tt.status || json.Unmarshal(data, &e) != nil || !strings.Contains(e.Error, tt.want) {
 				t.Errorf("status %d, %s; want %d and an error saying %q", resp.StatusCode, data, tt.status, tt.want)
@@ -264,7 +221,7 @@ func TestBadRequests(t *testing.T) {
 // then nothing: it gets 408 once the read timeout passes, and the server
 // answers others meanwhile and after.
 func TestSlowClient(t *testing.T) {
-	var log syncBuffer
+	var log fkdtest.SyncBuffer
 	h := newHandler(t, Options{ReadTimeout: 500 * time.Millisecond}, &log)
 	ts := startServer(t, h)
 	photo, _ := facePhoto(t)

@@ -11,8 +11,8 @@ import (
 
 	"github.com/fkd-project/fkd/dataset"
 	"github.com/fkd-project/fkd/dataset/synth"
+	"github.com/fkd-project/fkd/internal/fkdtest"
 	"github.com/fkd-project/fkd/models"
-	"github.com/fkd-project/fkd/torch"
 )
 
 // writeFiles writes a test file of n synthetic faces and a lookup table
@@ -134,15 +134,7 @@ func TestMakeErrors(t *testing.T) {
 }
 
 func TestWrite(t *testing.T) {
-	spec, err := models.ParseSpec("cnn3:width=4")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := models.New(spec, torch.CPU)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Store().Free()
+	m := fkdtest.NewModel(t, "cnn3:width=4", 1)
 	test, lookup := writeFiles(t, 3, 9999)
 	tests := []struct {
 		name, out  string

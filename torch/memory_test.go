@@ -67,10 +67,10 @@ func TestTrainingMemoryFlat(t *testing.T) {
 	}
 	rssEnd := fkdtest.ResidentBytes(t)
 	t.Logf("resident memory after step %d: %.1f MiB, after step %d: %.1f MiB (%+.1f%%)",
-		settled, mib(rssSettled), steps, mib(rssEnd), 100*(float64(rssEnd)/float64(rssSettled)-1))
+		settled, fkdtest.MiB(rssSettled), steps, fkdtest.MiB(rssEnd), 100*(float64(rssEnd)/float64(rssSettled)-1))
 	if float64(rssEnd) > tolerance*float64(rssSettled) {
 		t.Errorf("resident memory grew from %.1f MiB after step %d to %.1f MiB after step %d (limit %.0f%% growth): "+
-			"tensors outlive their step's scope", mib(rssSettled), settled, mib(rssEnd), steps, 100*(tolerance-1))
+			"tensors outlive their step's scope", fkdtest.MiB(rssSettled), settled, fkdtest.MiB(rssEnd), steps, 100*(tolerance-1))
 	}
 }
 
@@ -128,5 +128,3 @@ func (n *memNet) trainStep(params, m, v []*torch.Tensor, step int64, xs, ys []fl
 	torch.AdamStep(params, m, v, 1e-3, 0.9, 0.999, 1e-8, 0, false, step)
 	return loss.Item()
 }
-
-func mib(b int64) float64 { return float64(b) / (1 << 20) }

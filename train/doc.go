@@ -19,6 +19,13 @@
 // labels in the loss, after checking that no teacher trained on this
 // run's hold-out faces (pseudo.go).
 //
+// The trainer's files follow a run's phases: run.go holds Run and its
+// loop, setup.go the runner's constructor (the split, the model, the
+// optimiser and schedule, a resumed checkpoint), step.go one training
+// step, epoch.go the end of an epoch (the hold-out scores, the best
+// epoch, early stopping, the history), save.go the model file and an
+// interrupted run's save, and checkpoint.go the checkpoints.
+//
 // # Reproducibility
 //
 // Every random choice derives from Config.Seed: the split, the initial

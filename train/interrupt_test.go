@@ -1,37 +1,18 @@
 package train
 
 import (
-	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/fkd-project/fkd/internal/fkdtest"
 )
-
-// syncBuffer is a bytes.Buffer safe for the goroutine that writes the
-// message and the test that reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestInterruptible(t *testing.T) {
 	t.Run("signal", func(t *testing.T) {
-		var w syncBuffer
+		var w fkdtest.SyncBuffer
 		ctx, stop := Interruptible(&w)
 		defer stop()
 		if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
@@ -51,7 +32,7 @@ func TestInterruptible(t *testing.T) {
 		}
 	})
 	t.Run("stop", func(t *testing.T) {
-		var w syncBuffer
+		var w fkdtest.SyncBuffer
 		ctx, stop := Interruptible(&w)
 		stop()
 		<-ctx.Done()

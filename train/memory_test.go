@@ -48,11 +48,9 @@ func TestRunMemoryFlat(t *testing.T) {
 		t.Fatalf("test set-up: %d steps, none after step %d", steps, settled)
 	}
 	t.Logf("resident memory after step %d: %.1f MiB, after step %d: %.1f MiB (%+.1f%%)",
-		settled, mib(rssSettled), steps, mib(rssEnd), 100*(float64(rssEnd)/float64(rssSettled)-1))
+		settled, fkdtest.MiB(rssSettled), steps, fkdtest.MiB(rssEnd), 100*(float64(rssEnd)/float64(rssSettled)-1))
 	if float64(rssEnd) > tolerance*float64(rssSettled) {
 		t.Errorf("resident memory grew from %.1f MiB after step %d to %.1f MiB after step %d (limit %.0f%% growth)",
-			mib(rssSettled), settled, mib(rssEnd), steps, 100*(tolerance-1))
+			fkdtest.MiB(rssSettled), settled, fkdtest.MiB(rssEnd), steps, 100*(tolerance-1))
 	}
 }
-
-func mib(b int64) float64 { return float64(b) / (1 << 20) }

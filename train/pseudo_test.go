@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -71,7 +72,7 @@ func TestPseudoLabelsFillOnlyTrainingGaps(t *testing.T) {
 		name      string
 		got, want *dataset.Set
 	}{{"training", res.Train, set.Subset(tr)}, {"hold-out", res.Holdout, set.Subset(ho)}} {
-		if !slicesEqual(p.got.Coords, p.want.Coords) || !slicesEqual(p.got.Mask, p.want.Mask) {
+		if !slices.Equal(p.got.Coords, p.want.Coords) || !slices.Equal(p.got.Mask, p.want.Mask) {
 			t.Errorf("the %s part's labels differ from the split's", p.name)
 		}
 	}
@@ -134,18 +135,6 @@ func TestPseudoLabelsFillOnlyTrainingGaps(t *testing.T) {
 		t.Errorf("model metadata: %s = %q, %s = %q; want %d and the data's fingerprint",
 			"train.pseudo_coords", meta.Extra["train.pseudo_coords"], "train.data", meta.Extra["train.data"], filled)
 	}
-}
-
-func slicesEqual[T comparable](a, b []T) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestPseudoLabelTeacherChecks: a teacher is accepted only when its own

@@ -28,6 +28,14 @@ const (
 	numSums
 )
 
+// deviceSums are the epoch's running sums on the device, and when and at
+// how many faces they were last read.
+type deviceSums struct {
+	sums      *torch.Tensor
+	lastRead  time.Time
+	readFaces int
+}
+
 // startSums puts the epoch's sums so far (zero, or a resumed epoch's) on
 // the device.
 func (r *runner) startSums() {

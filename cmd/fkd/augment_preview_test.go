@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"image"
-	"image/png"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"github.com/fkd-project/fkd/dataset"
 	"github.com/fkd-project/fkd/dataset/synth"
 	"github.com/fkd-project/fkd/internal/atomicfile"
+	"github.com/fkd-project/fkd/internal/fkdtest"
 	"github.com/fkd-project/fkd/plots"
 )
 
@@ -44,15 +44,7 @@ func TestAugmentPreviewUsage(t *testing.T) {
 // readPNG decodes a PNG file as RGBA.
 func readPNG(t *testing.T, path string) *image.RGBA {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := fkdtest.ReadPNG(t, path)
 	rgba, ok := img.(*image.RGBA)
 	if !ok {
 		t.Fatalf("decoded %T, want *image.RGBA", img)

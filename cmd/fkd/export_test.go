@@ -7,22 +7,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fkd-project/fkd/internal/fkdtest"
 	"github.com/fkd-project/fkd/models"
-	"github.com/fkd-project/fkd/torch"
 	"github.com/fkd-project/fkd/torch/nn"
 )
 
 // saveExportModel saves an untrained model of spec to path.
 func saveExportModel(t *testing.T, spec, path string) {
 	t.Helper()
-	s, err := models.ParseSpec(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := models.New(s, torch.CPU)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := fkdtest.NewModel(t, spec, 1)
 	defer m.Store().Free()
 	if err := models.Save(path, m, models.Meta{}); err != nil {
 		t.Fatal(err)
@@ -47,10 +40,7 @@ func TestExportCommand(t *testing.T) {
 	}
 	md["fkd.options"] = `{"width": "4", "dropout": "0.1", "wings": "2"}`
 	func() {
-		m, err := models.New(models.Spec{Arch: "cnn3", Options: map[string]string{"width": "4"}}, torch.CPU)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := fkdtest.NewModel(t, "cnn3:width=4", 1)
 		defer m.Store().Free()
 		if err := m.Store().Save(bad, md); err != nil {
 			t.Fatal(err)

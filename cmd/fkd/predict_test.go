@@ -7,7 +7,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
-	"hash/crc32"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -27,6 +26,7 @@ import (
 	"github.com/fkd-project/fkd/dataset/synth"
 	"github.com/fkd-project/fkd/detect"
 	"github.com/fkd-project/fkd/eval"
+	"github.com/fkd-project/fkd/internal/fkdtest"
 	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/plots"
 	"github.com/fkd-project/fkd/predict"
@@ -194,7 +194,7 @@ func TestPredictMapsToPhoto(t *testing.T) {
 	for _, tt := range tests {
 		for _, tta := range []eval.TTA{eval.NoTTA, eval.FlipTTA} {
 			t.Run(tt.name+"/"+tta.String(), func(t *testing.T) {
-				path := savePhoto(t, dir, tt.name, blobPhoto(tt.w, tt.h, tt.blob))
+				path := fkdtest.WritePhoto(t, dir, tt.name, blobPhoto(tt.w, tt.h, tt.blob))
 				o := predictOptions{crop: tt.crop, overlay: filepath.Join(dir, "overlays")}
 				o.ttaName = tta.String()
 				records, log, err := predictWith(t, o, path)
@@ -212,7 +212,7 @@ func TestPredictMapsToPhoto(t *testing.T) {
 				if len(records) != 1 || r.Width != tt.w || r.Height != tt.h || r.Keypoints[14].Name != "mouth_center_bottom_lip" || r.Score != 0 {
 					t.Errorf("records %+v", records)
 				}
-				img := readOverlay(t, filepath.Join(o.overlay, strings.TrimSuffix(tt.name, filepath.Ext(tt.name))+defaultOverlaySuffix))
+				img := fkdtest.ReadPNG(t, filepath.Join(o.overlay, strings.TrimSuffix(tt.name, filepath.Ext(tt.name))+defaultOverlaySuffix))
 				if img.Bounds() != image.Rect(0, 0, tt.w, tt.h) {
 					t.Errorf("overlay is %v, want the photo's %dx%d", img.Bounds(), tt.w, tt.h)
 				}
@@ -224,20 +224,6 @@ func TestPredictMapsToPhoto(t *testing.T) {
 			})
 		}
 	}
-}
-
-func readOverlay(t *testing.T, path string) image.Image {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
 }
 
 // readPredictCSV reads fkd predict's CSV: per source, the box and the 30
@@ -310,35 +296,11 @@ func blobPhoto(w, h int, blob image.Rectangle) *image.NRGBA {
 	return img
 }
 
-// savePhoto encodes img as PNG or JPEG, by the extension of name.
-func savePhoto(t *testing.T, dir, name string, img image.Image) string {
-	t.Helper()
-	var b bytes.Buffer
-	var err error
-	if filepath.Ext(name) == ".png" {
-		err = png.Encode(&b, img)
-	} else {
-		err = jpeg.Encode(&b, img, &jpeg.Options{Quality: 95})
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 // saveLopsidedModel saves an untrained cnn3 into dir whose keypoints are
 // spread over the face and move with the pixels, and returns its path.
 func saveLopsidedModel(t *testing.T, dir string) string {
 	t.Helper()
-	torch.ManualSeed(5)
-	m, err := models.New(models.Spec{Arch: "cnn3", Options: map[string]string{"width": "4"}}, torch.CPU)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := fkdtest.NewModel(t, "cnn3:width=4", 5)
 	defer m.Store().Free()
 	bias, _ := m.Store().Get("head.out.bias")
 	weight, _ := m.Store().Get("head.out.weight")
@@ -379,8 +341,8 @@ func TestPredictCommand(t *testing.T) {
 			big.SetRGBA(x, y, color.RGBA{v, v, v, 255})
 		}
 	}
-	smallPath := savePhoto(t, dir, "face.png", small)
-	bigPath := savePhoto(t, dir, "photo.png", big)
+	smallPath := fkdtest.WritePhoto(t, dir, "face.png", small)
+	bigPath := fkdtest.WritePhoto(t, dir, "photo.png", big)
 
 	fkdPredict := func(args ...string) {
 		t.Helper()
@@ -473,16 +435,16 @@ func twoFacePhoto() (*image.RGBA, [2]image.Rectangle, detect.Fixed) {
 func TestPredictTwoFaces(t *testing.T) {
 	dir := t.TempDir()
 	img, regions, det := twoFacePhoto()
-	two := savePhoto(t, dir, "two.png", img)
+	two := fkdtest.WritePhoto(t, dir, "two.png", img)
 	folder := filepath.Join(dir, "folder")
 	os.MkdirAll(filepath.Join(folder, "deeper"), 0o755)
-	savePhoto(t, filepath.Join(folder, "deeper"), "again.jpg", img)
-	savePhoto(t, folder, "blank.png", image.NewGray(image.Rect(0, 0, 50, 50)))
+	fkdtest.WritePhoto(t, filepath.Join(folder, "deeper"), "again.jpg", img)
+	fkdtest.WritePhoto(t, folder, "blank.png", image.NewGray(image.Rect(0, 0, 50, 50)))
 	os.WriteFile(filepath.Join(folder, "damaged.png"), []byte("\x89PNG\r\n\x1a\nbroken"), 0o644)
 	os.Symlink(filepath.Join(dir, "nowhere.png"), filepath.Join(folder, "gone.png"))
 	o := predictOptions{overlay: filepath.Join(dir, "marked")}
 	o.detector = "cascade" // but the test's own detector, not OpenCV
-	o.det = sizeDetector{image.Pt(400, 260), det}
+	o.det = fkdtest.SizeDetector{Size: image.Pt(400, 260), Faces: det}
 	records, log, err := predictWith(t, o, two, folder)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log)
@@ -521,19 +483,6 @@ func TestPredictTwoFaces(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no photo or video could be read") {
 		t.Errorf("a missing photo alone: %v", err)
 	}
-}
-
-// sizeDetector finds its faces only in images of its size.
-type sizeDetector struct {
-	size  image.Point
-	faces detect.Fixed
-}
-
-func (d sizeDetector) Detect(img image.Image) ([]detect.Face, error) {
-	if img.Bounds().Size() != d.size {
-		return nil, nil
-	}
-	return d.faces.Detect(img)
 }
 
 // TestPredictVideo predicts on every second frame of a video of the two
@@ -616,19 +565,6 @@ func TestSubmitAndEvaluateWithTTA(t *testing.T) {
 	}
 }
 
-// pngHeader returns the start of a PNG file of w×h RGB pixels: the
-// signature and the IHDR chunk, with its CRC, and no pixels.
-func pngHeader(w, h uint32) []byte {
-	chunk := []byte("IHDR")
-	chunk = binary.BigEndian.AppendUint32(chunk, w)
-	chunk = binary.BigEndian.AppendUint32(chunk, h)
-	chunk = append(chunk, 8, 2, 0, 0, 0) // 8 bits, RGB, deflate, no filter, no interlace
-	out := []byte("\x89PNG\r\n\x1a\n")
-	out = binary.BigEndian.AppendUint32(out, uint32(len(chunk)-4))
-	out = append(out, chunk...)
-	return binary.BigEndian.AppendUint32(out, crc32.ChecksumIEEE(chunk))
-}
-
 // withOrientation returns a JPEG file with an EXIF segment giving the
 // orientation inserted after its start of image marker.
 func withOrientation(jpg []byte, orientation uint16) []byte {
@@ -650,13 +586,13 @@ func withOrientation(jpg []byte, orientation uint16) []byte {
 func TestPredictRefusesBeforeWork(t *testing.T) {
 	dir := t.TempDir()
 	huge := filepath.Join(dir, "huge.png")
-	if err := os.WriteFile(huge, pngHeader(60000, 60000), 0o644); err != nil {
+	if err := os.WriteFile(huge, fkdtest.PNGHeader(60000, 60000), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	small := savePhoto(t, dir, "small.png", blobPhoto(250, 210, image.Rect(10, 10, 20, 20)))
+	small := fkdtest.WritePhoto(t, dir, "small.png", blobPhoto(250, 210, image.Rect(10, 10, 20, 20)))
 	os.Mkdir(filepath.Join(dir, "x"), 0o755)
-	savePhoto(t, filepath.Join(dir, "x"), "small.png", blobPhoto(25, 21, image.Rect(1, 1, 2, 2)))
-	notDir := savePhoto(t, dir, "not-a-dir.png", blobPhoto(4, 4, image.Rectangle{}))
+	fkdtest.WritePhoto(t, filepath.Join(dir, "x"), "small.png", blobPhoto(25, 21, image.Rect(1, 1, 2, 2)))
+	notDir := fkdtest.WritePhoto(t, dir, "not-a-dir.png", blobPhoto(4, 4, image.Rectangle{}))
 	model := filepath.Join(dir, "missing.pt")
 	tests := []struct {
 		name string
@@ -697,7 +633,7 @@ func TestPredictPhotoChecks(t *testing.T) {
 	dir := t.TempDir()
 	folder := filepath.Join(dir, "folder")
 	os.Mkdir(folder, 0o755)
-	if err := os.WriteFile(filepath.Join(folder, "huge.png"), pngHeader(60000, 60000), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(folder, "huge.png"), fkdtest.PNGHeader(60000, 60000), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -719,11 +655,11 @@ func TestPredictPhotoChecks(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(dir, tt.photo)
 			if tt.w > 0 {
-				path = savePhoto(t, dir, tt.photo, blobPhoto(tt.w, tt.h, image.Rect(0, 0, tt.w/2, tt.h/2)))
+				path = fkdtest.WritePhoto(t, dir, tt.photo, blobPhoto(tt.w, tt.h, image.Rect(0, 0, tt.w/2, tt.h/2)))
 			}
 			paths := []string{path}
 			if tt.photo == "folder" {
-				paths = append(paths, savePhoto(t, t.TempDir(), "ok.png", blobPhoto(96, 96, image.Rect(9, 9, 20, 20))))
+				paths = append(paths, fkdtest.WritePhoto(t, t.TempDir(), "ok.png", blobPhoto(96, 96, image.Rect(9, 9, 20, 20))))
 			}
 			records, log, err := predictWith(t, predictOptions{crop: tt.crop}, paths...)
 			if err != nil {
@@ -785,7 +721,7 @@ func TestPredictEXIFOrientation(t *testing.T) {
 					t.Fatalf("%s at (%.2f, %.2f), want (110, 45)", p.Name, p.X, p.Y)
 				}
 			}
-			img := readOverlay(t, filepath.Join(o.overlay, strconv.Itoa(int(tt.orientation))+defaultOverlaySuffix))
+			img := fkdtest.ReadPNG(t, filepath.Join(o.overlay, strconv.Itoa(int(tt.orientation))+defaultOverlaySuffix))
 			// The overlay shows the photo as displayed: the blob's corner
 			// is white there.
 			if img.Bounds() != image.Rect(0, 0, 192, 96) {
@@ -804,7 +740,7 @@ func TestPredictEXIFOrientation(t *testing.T) {
 func TestPredictOutputs(t *testing.T) {
 	dir := t.TempDir()
 	modelPath := saveLopsidedModel(t, dir)
-	photoPath := savePhoto(t, dir, "face.png", blobPhoto(96, 96, image.Rect(30, 30, 60, 70)))
+	photoPath := fkdtest.WritePhoto(t, dir, "face.png", blobPhoto(96, 96, image.Rect(30, 30, 60, 70)))
 	target := filepath.Join(dir, "target.csv")
 	link := filepath.Join(dir, "link.csv")
 	if err := os.Symlink("target.csv", link); err != nil {
@@ -911,14 +847,14 @@ func TestPredictRefusesClashes(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
 	img := blobPhoto(40, 40, image.Rect(10, 10, 20, 20))
-	savePhoto(t, dir, "p.png", img)
+	fkdtest.WritePhoto(t, dir, "p.png", img)
 	os.MkdirAll("D", 0o755)
 	os.WriteFile(filepath.Join("D", "p-keypoints.png"), []byte("an older overlay"), 0o644)
 	os.MkdirAll("in", 0o755)
-	savePhoto(t, "in", "a.png", img)
-	savePhoto(t, "in", "b.jpg", img)
+	fkdtest.WritePhoto(t, "in", "a.png", img)
+	fkdtest.WritePhoto(t, "in", "b.jpg", img)
 	os.MkdirAll("in2", 0o755)
-	savePhoto(t, "in2", "b.png", img)
+	fkdtest.WritePhoto(t, "in2", "b.png", img)
 	os.WriteFile("m.pt", []byte("not a model"), 0o644)
 	tests := []struct {
 		name   string
@@ -995,7 +931,7 @@ func TestPredictKeepsResultsOnFailure(t *testing.T) {
 // the bytes its name says.
 func TestPredictOverlayFormat(t *testing.T) {
 	dir := t.TempDir()
-	path := savePhoto(t, dir, "face.png", blobPhoto(96, 96, image.Rect(30, 30, 60, 60)))
+	path := fkdtest.WritePhoto(t, dir, "face.png", blobPhoto(96, 96, image.Rect(30, 30, 60, 60)))
 	for suffix, magic := range map[string]string{"-k.jpg": "\xff\xd8\xff", "-k.jpeg": "\xff\xd8\xff", "-k.png": "\x89PNG"} {
 		if _, log, err := predictWith(t, predictOptions{overlaySuffix: suffix}, path); err != nil {
 			t.Fatalf("%v: %s", err, log)
@@ -1014,7 +950,7 @@ func TestPredictSpecialFiles(t *testing.T) {
 	dir := t.TempDir()
 	folder := filepath.Join(dir, "f")
 	os.Mkdir(folder, 0o755)
-	savePhoto(t, folder, "good.png", blobPhoto(96, 96, image.Rect(30, 30, 60, 60)))
+	fkdtest.WritePhoto(t, folder, "good.png", blobPhoto(96, 96, image.Rect(30, 30, 60, 60)))
 	fifo := filepath.Join(folder, "x.png")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Skipf("no FIFO: %v", err)
@@ -1073,7 +1009,7 @@ func TestPredictSpecialFiles(t *testing.T) {
 func TestPredictRerunBesideOverlays(t *testing.T) {
 	dir := t.TempDir()
 	for _, name := range []string{"a.png", "b.png"} {
-		savePhoto(t, dir, name, blobPhoto(96, 96, image.Rect(30, 30, 60, 60)))
+		fkdtest.WritePhoto(t, dir, name, blobPhoto(96, 96, image.Rect(30, 30, 60, 60)))
 	}
 	o := predictOptions{overlaySuffix: defaultOverlaySuffix}
 	for run := range 3 {
@@ -1110,7 +1046,7 @@ func TestPredictNewFolders(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	photoPath := savePhoto(t, dir, "photo.png", img)
+	photoPath := fkdtest.WritePhoto(t, dir, "photo.png", img)
 	overlays, out := filepath.Join(dir, "NEW", "marked"), filepath.Join(dir, "NEW2", "r.json")
 	records, log, err := predictWith(t, predictOptions{overlay: overlays, out: out}, clip, photoPath)
 	if err != nil || len(records) != 4 {
@@ -1153,14 +1089,14 @@ func TestPredictNewFolders(t *testing.T) {
 func TestPredictEveryPhotoInEveryFormat(t *testing.T) {
 	dir := t.TempDir()
 	img, _, det := twoFacePhoto()
-	two := savePhoto(t, dir, "two.png", img)
-	blank := savePhoto(t, dir, "blank.png", image.NewGray(image.Rect(0, 0, 50, 50)))
+	two := fkdtest.WritePhoto(t, dir, "two.png", img)
+	blank := fkdtest.WritePhoto(t, dir, "blank.png", image.NewGray(image.Rect(0, 0, 50, 50)))
 	damaged := filepath.Join(dir, "damaged.png")
 	os.WriteFile(damaged, []byte("\x89PNG\r\n\x1a\nbroken"), 0o644)
 	for _, format := range predict.Formats {
 		t.Run(format, func(t *testing.T) {
 			o := predictOptions{format: format, out: filepath.Join(t.TempDir(), "out."+format)}
-			o.detector, o.det = "cascade", sizeDetector{image.Pt(400, 260), det}
+			o.detector, o.det = "cascade", fkdtest.SizeDetector{Size: image.Pt(400, 260), Faces: det}
 			o = withDefaults(t, o)
 			var log bytes.Buffer
 			if err := o.run([]string{two, blank, damaged}, &log); err != nil {
@@ -1232,8 +1168,8 @@ func (d gateDetector) Detect(img image.Image) ([]detect.Face, error) {
 // has been read from --out: the line is there while the run waits.
 func TestPredictStreamsJSONL(t *testing.T) {
 	dir := t.TempDir()
-	first := savePhoto(t, dir, "a.png", blobPhoto(96, 96, image.Rect(30, 30, 60, 60)))
-	second := savePhoto(t, dir, "b.png", blobPhoto(96, 96, image.Rect(20, 30, 50, 60)))
+	first := fkdtest.WritePhoto(t, dir, "a.png", blobPhoto(96, 96, image.Rect(30, 30, 60, 60)))
+	second := fkdtest.WritePhoto(t, dir, "b.png", blobPhoto(96, 96, image.Rect(20, 30, 50, 60)))
 	gate := make(chan struct{})
 	o := predictOptions{format: "jsonl", out: filepath.Join(dir, "out", "faces.jsonl")}
 	o.detector, o.det = "cascade", gateDetector{new(atomic.Int32), gate}
@@ -1283,9 +1219,9 @@ func TestPredictStreamsJSONL(t *testing.T) {
 // 0, or 1 with --strict.
 func TestPredictBadPhotoNamedOrFound(t *testing.T) {
 	dir := t.TempDir()
-	good := savePhoto(t, dir, "good.png", blobPhoto(96, 96, image.Rect(30, 30, 60, 60)))
+	good := fkdtest.WritePhoto(t, dir, "good.png", blobPhoto(96, 96, image.Rect(30, 30, 60, 60)))
 	bad := map[string][]byte{
-		"huge.png":    pngHeader(60000, 60000),
+		"huge.png":    fkdtest.PNGHeader(60000, 60000),
 		"damaged.jpg": []byte("\xff\xd8\xff\xe0 cut short"),
 	}
 	for name, data := range bad {
@@ -1326,11 +1262,7 @@ func TestPredictBadPhotoNamedOrFound(t *testing.T) {
 // path.
 func saveHeatmapModel(t *testing.T, dir string) string {
 	t.Helper()
-	torch.ManualSeed(3)
-	m, err := models.New(models.Spec{Arch: "fpnheat", Options: map[string]string{"width": "8", "channels": "16"}}, torch.CPU)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := fkdtest.NewModel(t, "fpnheat:width=8,channels=16", 3)
 	defer m.Store().Free()
 	if !models.HasHeatmaps(m) {
 		t.Fatal("fpnheat has no heatmaps")
@@ -1349,7 +1281,7 @@ func saveHeatmapModel(t *testing.T, dir string) string {
 func TestPredictConfidence(t *testing.T) {
 	dir := t.TempDir()
 	heat, cnn3 := saveHeatmapModel(t, dir), saveLopsidedModel(t, dir)
-	photoPath := savePhoto(t, dir, "face.png", blobPhoto(120, 100, image.Rect(40, 30, 80, 70)))
+	photoPath := fkdtest.WritePhoto(t, dir, "face.png", blobPhoto(120, 100, image.Rect(40, 30, 80, 70)))
 	fkdPredict := func(model string, args ...string) []byte {
 		t.Helper()
 		out := filepath.Join(t.TempDir(), "out")

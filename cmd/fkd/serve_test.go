@@ -14,10 +14,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/fkd-project/fkd/internal/fkdtest"
 )
 
 // TestServeRefuses checks that "fkd serve" stops with one line, before
@@ -96,22 +97,20 @@ func TestServeBusyPort(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer the server's goroutines log to.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+// serveSetUp returns a free address for "fkd serve" to listen on, and
+// the log it writes until the test ends.
+func serveSetUp(t *testing.T) (string, *fkdtest.SyncBuffer) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	log := new(fkdtest.SyncBuffer)
+	serveLog = log
+	t.Cleanup(func() { serveLog = os.Stderr })
+	return addr, log
 }
 
 // TestServeShutdown sends SIGTERM to "fkd serve": idle, it stops with
@@ -140,15 +139,7 @@ func TestServeShutdown(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			addr := ln.Addr().String()
-			ln.Close()
-			var log lockedBuffer
-			serveLog = &log
-			defer func() { serveLog = os.Stderr }()
+			addr, log := serveSetUp(t)
 			var stdout, stderr bytes.Buffer
 			exited := make(chan int)
 			go func() {
@@ -245,15 +236,7 @@ func TestServeClients(t *testing.T) {
 	if err := os.WriteFile(photoPath, b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	var log lockedBuffer
-	serveLog = &log
-	defer func() { serveLog = os.Stderr }()
+	addr, log := serveSetUp(t)
 	const page = "http://localhost:3000"
 	var stdout, stderr bytes.Buffer
 	exited := make(chan int, 1)
@@ -348,12 +331,7 @@ func TestServeClients(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				data, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
+				resp, data := fkdtest.Do(t, req)
 				status, body, header = resp.StatusCode, string(data), headerText(resp.Header)
 			}
 			if status != tt.status || !strings.Contains(header, tt.header) {

@@ -3,6 +3,7 @@ package synth
 import (
 	"bytes"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/fkd-project/fkd/dataset"
@@ -12,7 +13,7 @@ func TestGenerateDeterministic(t *testing.T) {
 	a := Generate(20, 7, Options{PartialFrac: 0.5})
 	b := Generate(20, 7, Options{PartialFrac: 0.5})
 	c := Generate(20, 8, Options{PartialFrac: 0.5})
-	if !bytes.Equal(a.Images, b.Images) || !equalF32(a.Coords, b.Coords) {
+	if !bytes.Equal(a.Images, b.Images) || !slices.Equal(a.Coords, b.Coords) {
 		t.Error("same seed gave different faces")
 	}
 	if bytes.Equal(a.Images, c.Images) {
@@ -23,18 +24,6 @@ func TestGenerateDeterministic(t *testing.T) {
 	if !bytes.Equal(d.Images, a.Images[:len(d.Images)]) {
 		t.Error("the first 5 of 20 faces differ from 5 faces drawn alone")
 	}
-}
-
-func equalF32(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestGenerateKeypoints(t *testing.T) {

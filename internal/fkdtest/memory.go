@@ -26,3 +26,6 @@ func ResidentBytes(t testing.TB) int64 {
 	}
 	return pages * int64(os.Getpagesize())
 }
+
+// MiB gives b bytes in mebibytes, for a test's messages.
+func MiB(b int64) float64 { return float64(b) / (1 << 20) }
