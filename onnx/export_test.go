@@ -3,7 +3,6 @@ package onnx_test
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"math"
 	"os"
@@ -138,7 +137,7 @@ func TestRuntimesMatchFKD(t *testing.T) {
 	dir := t.TempDir()
 	faces, x := fkdtest.Faces(numFaces)
 	facesPath := filepath.Join(dir, "faces.f32")
-	if err := os.WriteFile(facesPath, float32Bytes(x), 0o644); err != nil {
+	if err := os.WriteFile(facesPath, fkdtest.Float32Bytes(x), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	files := exportAll(t, dir, faces)
@@ -191,7 +190,7 @@ func runORT(t *testing.T, path, facesPath, outPath string) []float32 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return float32s(data)
+	return fkdtest.Float32s(data)
 }
 
 // checkONNX runs ONNX's own checker (Debian's python3-onnx) on the model
@@ -223,22 +222,6 @@ func pythonWith(t *testing.T, module, msg string) string {
 	}
 	t.Skip(msg)
 	return ""
-}
-
-func float32Bytes(x []float32) []byte {
-	b := make([]byte, 4*len(x))
-	for i, v := range x {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
-	}
-	return b
-}
-
-func float32s(b []byte) []float32 {
-	x := make([]float32, len(b)/4)
-	for i := range x {
-		x[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-	}
-	return x
 }
 
 // TestWriteRefuses checks that what cannot be exported is an error and

@@ -8,6 +8,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/fkd-project/fkd/dataset"
+	"github.com/fkd-project/fkd/internal/fkdtest"
 )
 
 func init() { runOpenCV = openCVPredict }
@@ -22,7 +23,7 @@ func openCVPredict(path string, x []float32, n int) ([]float32, error) {
 	defer net.Close()
 	net.SetPreferableBackend(gocv.NetBackendOpenCV)
 	net.SetPreferableTarget(gocv.NetTargetCPU)
-	blob, err := gocv.NewMatWithSizesFromBytes([]int{n, 1, dataset.ImageSize, dataset.ImageSize}, gocv.MatTypeCV32F, float32Bytes(x))
+	blob, err := gocv.NewMatWithSizesFromBytes([]int{n, 1, dataset.ImageSize, dataset.ImageSize}, gocv.MatTypeCV32F, fkdtest.Float32Bytes(x))
 	if err != nil {
 		return nil, err
 	}

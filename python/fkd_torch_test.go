@@ -4,7 +4,6 @@ package python_test
 
 import (
 	"context"
-	"encoding/binary"
 	"math"
 	"os"
 	"os/exec"
@@ -44,7 +43,7 @@ func TestPyTorchLoaderMatchesFKD(t *testing.T) {
 	dir := t.TempDir()
 	faces, x := fkdtest.Faces(256)
 	facesPath := filepath.Join(dir, "faces.f32")
-	if err := os.WriteFile(facesPath, float32Bytes(x), 0o644); err != nil {
+	if err := os.WriteFile(facesPath, fkdtest.Float32Bytes(x), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	specs := []string{"cnn3", "tinyresnet", "fpn", "fpn:maps=48", "fpnheat", "fpnheat:maps=48"}
@@ -73,7 +72,7 @@ func TestPyTorchLoaderMatchesFKD(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := float32s(data)
+			got := fkdtest.Float32s(data)
 			if len(got) != len(want) {
 				t.Fatalf("PyTorch gave %d coordinates, fkd %d", len(got), len(want))
 			}
@@ -90,20 +89,4 @@ func TestPyTorchLoaderMatchesFKD(t *testing.T) {
 			t.Logf("largest difference from fkd %.2g px", worst)
 		})
 	}
-}
-
-func float32Bytes(x []float32) []byte {
-	b := make([]byte, 4*len(x))
-	for i, v := range x {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
-	}
-	return b
-}
-
-func float32s(b []byte) []float32 {
-	x := make([]float32, len(b)/4)
-	for i := range x {
-		x[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-	}
-	return x
 }

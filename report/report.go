@@ -97,6 +97,9 @@ type Report struct {
 	Command []string
 	Version string
 	hold    *dataset.Set
+	// mislabelled marks the faces of hold that fkd data check finds
+	// mislabelled, by index in hold.
+	mislabelled map[int]bool
 }
 
 // Build evaluates the finished runs on their shared hold-out part of set,
@@ -140,8 +143,9 @@ func (e *Env) Build(set *dataset.Set, dataName string, runs []Run, dir string, d
 	r := &Report{
 		Data: dataName, Holdout: cfg.Holdout, Seed: cfg.HoldoutSeed(),
 		TrainFaces: len(trainIdx), HoldFaces: len(holdIdx),
-		hold:    set.Subset(holdIdx),
-		Missing: missing,
+		hold:        set.Subset(holdIdx),
+		mislabelled: MislabelledHeld(set, holdIdx),
+		Missing:     missing,
 	}
 	names := labels(rs)
 	for i, f := range rs {
@@ -237,7 +241,7 @@ func (r *Report) drawCharts(path func(name string) string) ([]chart, error) {
 	name := "landmarks.png"
 	files = append(files, chart{name, "landmarks", fmt.Sprintf(
 		"The best model, %s, on its best, median and worst hold-out faces: red crosses are its predictions, green rings the true keypoints.", best.Label)})
-	if err := plots.Landmarks(path(name), LandmarkRows(best, r.hold, LandmarkFaces), LandmarksWidth, LandmarksHeight); err != nil {
+	if err := plots.Landmarks(path(name), LandmarkRows(best, r.hold, LandmarkFaces, r.mislabelled), LandmarksWidth, LandmarksHeight); err != nil {
 		return nil, err
 	}
 	for i, m := range r.Models {

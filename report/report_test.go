@@ -100,3 +100,28 @@ func TestEnsembleScore(t *testing.T) {
 		t.Errorf("ensemble of a model and a worse one: %+v, mix %+v", e, e.Mix)
 	}
 }
+
+// TestLandmarksMarkMislabelled: a hold-out face whose labels fkd data
+// check flags is marked on the landmarks chart, so that it is not taken
+// for the model's worst mistake.
+func TestLandmarksMarkMislabelled(t *testing.T) {
+	set := synth.Generate(300, 7, synth.Options{PartialFrac: 0.3})
+	holdIdx := []int{3, 10, 42, 77}
+	// Swap the eyes of face 42: left and right swapped.
+	c, _ := set.Keypoints(42)
+	c[0], c[1], c[2], c[3] = c[2], c[3], c[0], c[1]
+	flagged := MislabelledHeld(set, holdIdx)
+	if len(flagged) != 1 || !flagged[2] {
+		t.Fatalf("MislabelledHeld = %v, want position 2 (face 42) alone", flagged)
+	}
+	hold := set.Subset(holdIdx)
+	s := &Score{FaceErrors: []float64{1, 2, 9, 3}, Pred: make([]float32, len(holdIdx)*dataset.NumCoords)}
+	rows := LandmarkRows(s, hold, 1, flagged)
+	worst := rows[len(rows)-1].Faces[0].Label
+	if !strings.HasSuffix(worst, "9.00 px, mislabelled") {
+		t.Errorf("the worst face's label %q does not say it is mislabelled", worst)
+	}
+	if best := rows[0].Faces[0].Label; strings.Contains(best, "mislabelled") {
+		t.Errorf("the best face's label %q says mislabelled", best)
+	}
+}

@@ -199,8 +199,11 @@ func PlotRun(label string, h *train.History) plots.Run {
 }
 
 // LandmarkRows returns rows of the best, median and worst faces of hold
-// by m's per-face error, n faces each, labelled with their ID and error.
-func LandmarkRows(m *Score, hold *dataset.Set, n int) []plots.FaceRow {
+// by m's per-face error, n faces each, labelled with their ID and error,
+// and "mislabelled" for the faces of hold that mislabelled holds (by
+// index in hold; see MislabelledHeld), which would otherwise pass for the
+// model's worst mistakes.
+func LandmarkRows(m *Score, hold *dataset.Set, n int, mislabelled map[int]bool) []plots.FaceRow {
 	best, median, worst := plots.PickByError(m.FaceErrors, n)
 	var rows []plots.FaceRow
 	for _, g := range []struct {
@@ -214,6 +217,9 @@ func LandmarkRows(m *Score, hold *dataset.Set, n int) []plots.FaceRow {
 			if hold.IDs != nil {
 				label = fmt.Sprintf("face %d: %.2f px", hold.IDs[i], m.FaceErrors[i])
 			}
+			if mislabelled[i] {
+				label += ", mislabelled"
+			}
 			row.Faces = append(row.Faces, plots.Face{
 				Image: hold.Image(i),
 				Pred:  m.Pred[i*dataset.NumCoords : (i+1)*dataset.NumCoords],
@@ -223,4 +229,19 @@ func LandmarkRows(m *Score, hold *dataset.Set, n int) []plots.FaceRow {
 		rows = append(rows, row)
 	}
 	return rows
+}
+
+// MislabelledHeld returns the positions in holdIdx of the faces of set
+// that dataset.Outliers finds mislabelled (fkd data check), as
+// LandmarkRows takes them.
+func MislabelledHeld(set *dataset.Set, holdIdx []int) map[int]bool {
+	at := make(map[int]int, len(holdIdx))
+	for pos, row := range holdIdx {
+		at[row] = pos
+	}
+	out := map[int]bool{}
+	for _, o := range holdoutOutliers(set, holdIdx) {
+		out[at[o.Row]] = true
+	}
+	return out
 }

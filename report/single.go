@@ -57,12 +57,16 @@ func Landmarks(out, modelPath string, hist *train.History, set *dataset.Set, dev
 		return eval.Evaluation{}, err
 	}
 	defer m.Store().Free()
-	_, holdIdx := dataset.Split(set, hist.Config.Holdout, hist.Config.HoldoutSeed())
+	parts, err := eval.Holdout{Fraction: hist.Config.Holdout, Seed: hist.Config.HoldoutSeed()}.Split(set)
+	if err != nil {
+		return eval.Evaluation{}, err
+	}
+	holdIdx := parts.Held
 	hold := set.Subset(holdIdx)
 	ev, err := eval.Evaluate(m, hold)
 	if err != nil {
 		return ev, err
 	}
 	s := &Score{Label: hist.Config.Model, Pred: ev.Pred, FaceErrors: FaceErrors(ev.Pred, hold)}
-	return ev, plots.Landmarks(out, LandmarkRows(s, hold, faces), w, h)
+	return ev, plots.Landmarks(out, LandmarkRows(s, hold, faces, MislabelledHeld(set, holdIdx)), w, h)
 }
