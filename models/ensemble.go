@@ -58,6 +58,7 @@ func LoadEnsemble(paths []string, weights []float64, dev torch.Device) (Model, [
 		e.store.ToChannelsLast() // as Load lays out a single model
 	}
 	e.store.Eval()
+	foldBatchNorm(e.trace)
 	return e, metas, nil
 }
 

@@ -27,6 +27,7 @@ func savedModel(t *testing.T, spec string, seed uint64, x *torch.Tensor) (string
 	})
 	m.Store().Eval()
 	m.Store().ToChannelsLast() // as loading lays it out on the CPU: the same arithmetic
+	models.FoldBatchNorm(m)    // as loading does
 	var pred []float32
 	torch.NoGrad(func() { torch.WithScope(func() { pred = m.Forward(x).Float32s() }) })
 	path := filepath.Join(t.TempDir(), strings.ReplaceAll(spec, ":", "_")+".safetensors")

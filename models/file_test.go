@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -46,6 +47,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 			// Load lays a model out channels last on the CPU; the same
 			// layout computes the same outputs to the bit.
 			m.Store().ToChannelsLast()
+			models.FoldBatchNorm(m) // as Load does: the same arithmetic
 			var want []float32
 			torch.NoGrad(func() { torch.WithScope(func() { want = m.Forward(x).Float32s() }) })
 
@@ -211,6 +213,48 @@ func TestLoadErrors(t *testing.T) {
 			}
 			if errors.Is(err, models.ErrNotModel) != (tt.wraps == models.ErrNotModel) {
 				t.Errorf("errors.Is(err, ErrNotModel) = %v", !(tt.wraps == models.ErrNotModel))
+			}
+		})
+	}
+}
+
+// TestFoldBatchNorm: a model whose normalisation is folded into its
+// convolutions predicts as before to within rounding, and a forward pass
+// in training mode undoes the fold, so that later weights count.
+func TestFoldBatchNorm(t *testing.T) {
+	for _, spec := range []string{"cnn3:width=8", "tinyresnet:width=8,blocks=1", "fpnheat:width=8,channels=16"} {
+		t.Run(spec, func(t *testing.T) {
+			m := newModel(t, spec)
+			x := faces(3)
+			defer x.Free()
+			torch.NoGrad(func() {
+				for range 3 {
+					torch.WithScope(func() { m.Forward(faces(4)) }) // move the running statistics
+				}
+			})
+			m.Store().Eval()
+			predict := func() []float32 {
+				var out []float32
+				torch.NoGrad(func() { torch.WithScope(func() { out = m.Forward(x).Float32s() }) })
+				return out
+			}
+			plain := predict()
+			models.FoldBatchNorm(m)
+			folded := predict()
+			for i := range plain {
+				if d := math.Abs(float64(folded[i] - plain[i])); d > 1e-5 {
+					t.Fatalf("output %d: folded %g, plain %g", i, folded[i], plain[i])
+				}
+			}
+			if again := predict(); !slices.Equal(again, folded) {
+				t.Error("a second folded pass differs from the first")
+			}
+			// Training changes the statistics; the fold must not outlive it.
+			m.Store().Train()
+			torch.NoGrad(func() { torch.WithScope(func() { m.Forward(faces(4)) }) })
+			m.Store().Eval()
+			if after := predict(); slices.Equal(after, folded) {
+				t.Error("after a training pass the model still predicts with the old fold")
 			}
 		})
 	}

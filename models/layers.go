@@ -9,9 +9,12 @@ import (
 
 // tracer adds up the multiply-accumulates of a model's convolutions and
 // linear layers while it is on; Count turns it on for one forward pass.
+// It also lists the model's convolution–normalisation pairs, which a
+// model loaded for inference folds (foldBatchNorm).
 type tracer struct {
-	on   bool
-	macs int64
+	on      bool
+	macs    int64
+	convBNs []*convBN
 }
 
 // builder makes the layers of one model, each reporting to the model's
@@ -95,14 +98,23 @@ type convBN struct {
 	conv   *conv
 	bn     *nn.BatchNorm2d
 	linear bool // no ReLU: the output is added to a residual first
+	// fold, set for a model loaded for inference, has evaluation run one
+	// convolution with the normalisation folded into its weight and bias
+	// (foldWeight, foldBias, made at the first such pass), which saves a
+	// pass over the activations. A forward pass in training mode drops
+	// them for good, as the weights they were made from will change.
+	fold                 bool
+	foldWeight, foldBias *torch.Tensor
 }
 
 // convBNReLU returns conv → BN → ReLU.
 func (b *builder) convBNReLU(p nn.Path, in, out, kernel, stride int64) *convBN {
-	return &convBN{
+	c := &convBN{
 		conv: b.conv(p.Sub("conv"), in, out, kernel, stride, false),
 		bn:   nn.NewBatchNorm2d(p.Sub("bn"), out, nn.BatchNormConfig{}),
 	}
+	b.trace.convBNs = append(b.trace.convBNs, c)
+	return c
 }
 
 // convBNLinear returns conv → BN without the ReLU.
@@ -116,11 +128,83 @@ func (b *builder) convBNLinear(p nn.Path, in, out, kernel, stride int64) *convBN
 // works in place: nothing else reads the normalised tensor, and batch
 // normalisation's gradient does not need its output.
 func (c *convBN) Forward(x *torch.Tensor) *torch.Tensor {
-	y := c.bn.Forward(c.conv.Forward(x))
+	var y *torch.Tensor
+	switch {
+	case c.fold && !c.bn.Training():
+		if c.foldWeight == nil {
+			c.foldWeight, c.foldBias = c.folded()
+		}
+		y = torch.Conv2d(x, c.foldWeight, c.foldBias, c.conv.Options)
+		if c.conv.trace.on {
+			c.conv.trace.macs += int64(y.Numel()) * c.conv.macsPerOutput
+		}
+	default:
+		if c.fold && c.bn.Training() {
+			c.fold = false
+			c.foldWeight.Free()
+			c.foldBias.Free()
+			c.foldWeight, c.foldBias = nil, nil
+		}
+		y = c.bn.Forward(c.conv.Forward(x))
+	}
 	if !c.linear {
 		y.ReluInPlace()
 	}
 	return y
+}
+
+// folded returns the convolution's weight and bias with the evaluation
+// mode's normalisation folded in: with s = γ/√(σ² + ε) per channel, the
+// weight times s and the bias β − μ·s (the convolution has none of its
+// own). They belong to no scope: the model holds them until it is
+// garbage (or a training-mode pass drops them).
+func (c *convBN) folded() (weight, bias *torch.Tensor) {
+	torch.Unscoped(func() {
+		torch.NoGrad(func() {
+			torch.WithScope(func() {
+				bn := c.bn
+				s := bn.RunningVar.AddScalar(bn.Eps).Rsqrt()
+				if bn.Weight != nil {
+					s = s.Mul(bn.Weight)
+				}
+				weight = c.conv.Weight.Mul(s.Reshape(-1, 1, 1, 1))
+				if c.conv.Weight.IsChannelsLast() && !weight.IsChannelsLast() {
+					weight = weight.ChannelsLast()
+				}
+				bias = bn.RunningMean.Mul(s).Neg()
+				if bn.Bias != nil {
+					bias = bias.Add(bn.Bias)
+				}
+				torch.Keep(weight, bias)
+			})
+		})
+	})
+	return weight, bias
+}
+
+// FoldBatchNorm readies m for inference: in evaluation mode each
+// convolution followed by a batch normalisation runs as one convolution
+// with the normalisation folded into its weight and bias, made at the
+// first such pass from the weights then. That saves a pass over the
+// activations (the ONNX export folds them alike), and changes the outputs
+// in the last bits only. Load and LoadEnsemble do it; call it yourself on
+// a trained model whose weights will not change again, e.g. before
+// predicting with it, so that it predicts as its loaded file will, bit
+// for bit. A forward pass in training mode undoes it for good. Models of
+// other kinds are left as they are.
+func FoldBatchNorm(m Model) {
+	switch mm := m.(type) {
+	case *model:
+		foldBatchNorm(mm.trace)
+	case *ensemble:
+		foldBatchNorm(mm.trace)
+	}
+}
+
+func foldBatchNorm(trace *tracer) {
+	for _, c := range trace.convBNs {
+		c.fold = true
+	}
 }
 
 // flattenGrid is a head's first step for regression: it pools features

@@ -84,8 +84,27 @@ class ConvBN(nn.Module):
         self.linear = linear
 
     def forward(self, x):
-        y = self.bn(self.conv(x))
+        if self.training:
+            y = self.bn(self.conv(x))
+        else:
+            # As fkd runs a loaded model: the normalisation folded into
+            # the convolution, with fkd's arithmetic to the bit.
+            w, b = self._fold()
+            y = F.conv2d(x, w, b, self.conv.stride, self.conv.padding)
         return y if self.linear else F.relu(y)
+
+    @torch.no_grad()
+    def _fold(self):
+        """The weight and bias of the convolution with the evaluation
+        mode's normalisation folded in: s = gamma / sqrt(var + eps), the
+        weight times s, the bias beta - mean * s (fkd's FoldBatchNorm)."""
+        bn = self.bn
+        s = torch.rsqrt(bn.running_var + bn.eps) * bn.weight
+        w = self.conv.weight * s.reshape(-1, 1, 1, 1)
+        if self.conv.weight.is_contiguous(memory_format=torch.channels_last):
+            w = w.contiguous(memory_format=torch.channels_last)
+        b = -(bn.running_mean * s) + bn.bias
+        return w, b
 
 
 class _Head(nn.Module):

@@ -16,6 +16,7 @@ import (
 	"github.com/fkd-project/fkd/augment"
 	"github.com/fkd-project/fkd/dataset"
 	"github.com/fkd-project/fkd/internal/atomicfile"
+	"github.com/fkd-project/fkd/models"
 	"github.com/fkd-project/fkd/submission"
 	"github.com/fkd-project/fkd/train"
 )
@@ -244,6 +245,8 @@ func (o *trainOptions) run(ctx context.Context) error {
 		return nil
 	}
 	atomicfile.Tidy(o.stderr, o.outfile, start)
+	// As fkd submit will predict with the saved file: the same rows.
+	models.FoldBatchNorm(res.Model)
 	return submission.Write(o.stdout, o.stderr, res.Model, res.Meta, o.test, o.lookup, o.outfile)
 }
 

@@ -171,6 +171,10 @@ func (b *BatchNorm2d) Forward(x *torch.Tensor) *torch.Tensor {
 	return y
 }
 
+// Training reports whether b normalises with batch statistics (its
+// store is in training mode) rather than the running ones.
+func (b *BatchNorm2d) Training() bool { return b.store.training }
+
 // Dropout zeroes each element with probability P in training mode and
 // scales the others by 1/(1-P); in evaluation mode it passes x through.
 type Dropout struct {
