@@ -88,18 +88,8 @@ func (f File) check() error {
 			return fmt.Errorf("member %d names no model", i+1)
 		}
 	}
-	_, err := normalise(f.Weights(), len(f.Members))
+	_, err := models.NormaliseWeights(f.Weights(), len(f.Members))
 	return err
-}
-
-// normalise is models.NormaliseWeights on weights scaled first by
-// scaleWeights, so that huge weights do not overflow their sum.
-func normalise(weights []float64, n int) ([]float64, error) {
-	scaled, err := scaleWeights(weights)
-	if err != nil {
-		return nil, err
-	}
-	return models.NormaliseWeights(scaled, n)
 }
 
 // Weights returns the members' weights in order.
@@ -196,7 +186,7 @@ func Load(spec string, dev torch.Device) (m models.Model, meta models.Meta, tta 
 			return nil, models.Meta{}, "", fmt.Errorf("ensemble %s: member %w", spec, err)
 		}
 	}
-	w, err := normalise(weights, len(paths))
+	w, err := models.NormaliseWeights(weights, len(paths))
 	if err != nil {
 		return nil, models.Meta{}, "", fmt.Errorf("ensemble %s: %w", spec, err)
 	}

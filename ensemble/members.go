@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,6 +35,8 @@ func SplitList(list string) ([]string, error) {
 // file, and leaves errors to Load.
 func Inputs(spec string) []string {
 	if strings.Contains(spec, ",") {
+		// Unlike SplitList, skip an empty entry: Load reports it, and the
+		// other files are inputs all the same.
 		var paths []string
 		for p := range strings.SplitSeq(spec, ",") {
 			if p = strings.TrimSpace(p); p != "" {
@@ -141,29 +142,4 @@ func isText(b []byte) bool {
 		b = b[size:]
 	}
 	return true
-}
-
-// scaleWeights checks that weights (nil: equal ones) are finite and not
-// negative and scales them by their largest, so that their sum cannot
-// overflow (1e308 + 1e308 is +Inf) before models.NormaliseWeights
-// divides by it.
-func scaleWeights(weights []float64) ([]float64, error) {
-	if weights == nil {
-		return nil, nil
-	}
-	top := 0.0
-	for i, w := range weights {
-		if math.IsNaN(w) || math.IsInf(w, 0) || w < 0 {
-			return nil, fmt.Errorf("member %d: weight %v: want a finite number >= 0", i+1, w)
-		}
-		top = math.Max(top, w)
-	}
-	if top == 0 {
-		return nil, errors.New("ensemble weights sum to 0")
-	}
-	scaled := make([]float64, len(weights))
-	for i, w := range weights {
-		scaled[i] = w / top
-	}
-	return scaled, nil
 }

@@ -31,10 +31,18 @@ func PredictConfident(m Model, images []uint8, batch int, dev torch.Device) (coo
 	coords = make([]float32, 0, n*dataset.NumCoords)
 	conf = make([]float32, 0, n*dataset.NumKeypoints)
 	forBatches(m, images, batch, dev, func(x *torch.Tensor, n int) {
-		coords = append(coords, m.Forward(x).MulScalar(CoordScale).AddScalar(CoordCentre).Float32s()...)
 		mixed := make([]float32, n*dataset.NumKeypoints)
+		var sum *torch.Tensor // the coordinates, mixed as ensemble.Forward mixes them
 		for i, member := range members {
 			y, maps := member.forwardHeatmaps(x)
+			switch {
+			case len(members) == 1:
+				sum = y
+			case sum == nil:
+				sum = y.MulScalar(weights[i])
+			default:
+				sum = sum.Add(y.MulScalar(weights[i]))
+			}
 			px := y.MulScalar(CoordScale).AddScalar(CoordCentre).Float32s()
 			h, w := maps.Size(2), maps.Size(3)
 			c := massNear(maps.ToDType(torch.Float32).Float32s(), px, n, int(h), int(w))
@@ -46,6 +54,7 @@ func PredictConfident(m Model, images []uint8, batch int, dev torch.Device) (coo
 			mixed[j] = min(max(mixed[j], 0), 1)
 		}
 		conf = append(conf, mixed...)
+		coords = append(coords, sum.MulScalar(CoordScale).AddScalar(CoordCentre).Float32s()...)
 	})
 	return coords, conf, true
 }

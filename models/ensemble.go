@@ -58,12 +58,14 @@ func LoadEnsemble(paths []string, weights []float64, dev torch.Device) (Model, [
 		e.store.ToChannelsLast() // as Load lays out a single model
 	}
 	e.store.Eval()
-	foldBatchNorm(e.trace)
+	FoldBatchNorm(e)
 	return e, metas, nil
 }
 
 // NormaliseWeights checks an ensemble's weights for n members, nil meaning
-// equal weights, and returns them scaled to sum to 1.
+// equal weights, and returns them scaled to sum to 1. Weights so large
+// that their sum overflows (1e308 + 1e308) are divided by the largest
+// first.
 func NormaliseWeights(weights []float64, n int) ([]float64, error) {
 	if weights == nil {
 		weights = slices.Repeat([]float64{1}, n)
@@ -71,12 +73,20 @@ func NormaliseWeights(weights []float64, n int) ([]float64, error) {
 	if len(weights) != n {
 		return nil, fmt.Errorf("%d weights for %d ensemble members", len(weights), n)
 	}
-	sum := 0.0
+	sum, top := 0.0, 0.0
 	for i, w := range weights {
 		if math.IsNaN(w) || math.IsInf(w, 0) || w < 0 {
 			return nil, fmt.Errorf("ensemble member %d: weight %v: want a finite number >= 0", i+1, w)
 		}
 		sum += w
+		top = max(top, w)
+	}
+	if math.IsInf(sum, 1) {
+		scaled := make([]float64, n)
+		for i, w := range weights {
+			scaled[i] = w / top
+		}
+		return NormaliseWeights(scaled, n)
 	}
 	if !(sum > 0) {
 		return nil, errors.New("ensemble weights sum to 0")

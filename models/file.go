@@ -142,7 +142,7 @@ func Load(path string, dev torch.Device) (Model, Meta, error) {
 		return nil, Meta{}, err
 	}
 	m.Store().Eval()
-	foldBatchNorm(m.(*model).trace)
+	FoldBatchNorm(m)
 	meta.Spec = m.Spec() // options the file left out have their defaults
 	return m, meta, nil
 }

@@ -141,9 +141,7 @@ func (c *convBN) Forward(x *torch.Tensor) *torch.Tensor {
 	default:
 		if c.fold && c.bn.Training() {
 			c.fold = false
-			c.foldWeight.Free()
-			c.foldBias.Free()
-			c.foldWeight, c.foldBias = nil, nil
+			c.dropFolded()
 		}
 		y = c.bn.Forward(c.conv.Forward(x))
 	}
@@ -156,8 +154,8 @@ func (c *convBN) Forward(x *torch.Tensor) *torch.Tensor {
 // folded returns the convolution's weight and bias with the evaluation
 // mode's normalisation folded in: with s = γ/√(σ² + ε) per channel, the
 // weight times s and the bias β − μ·s (the convolution has none of its
-// own). They belong to no scope: the model holds them until it is
-// garbage (or a training-mode pass drops them).
+// own). They belong to no scope: the store frees them with the model
+// (FoldBatchNorm registers that), or a training-mode pass drops them.
 func (c *convBN) folded() (weight, bias *torch.Tensor) {
 	torch.Unscoped(func() {
 		torch.NoGrad(func() {
@@ -195,16 +193,28 @@ func (c *convBN) folded() (weight, bias *torch.Tensor) {
 func FoldBatchNorm(m Model) {
 	switch mm := m.(type) {
 	case *model:
-		foldBatchNorm(mm.trace)
+		foldBatchNorm(mm.trace, mm.store)
 	case *ensemble:
-		foldBatchNorm(mm.trace)
+		foldBatchNorm(mm.trace, mm.store)
 	}
 }
 
-func foldBatchNorm(trace *tracer) {
+// foldBatchNorm marks the pairs trace lists for folding, and has store
+// free their folded tensors when it is freed.
+func foldBatchNorm(trace *tracer, store *nn.Store) {
 	for _, c := range trace.convBNs {
-		c.fold = true
+		if !c.fold {
+			c.fold = true
+			store.OnFree(c.dropFolded)
+		}
 	}
+}
+
+// dropFolded frees the folded weight and bias, if any.
+func (c *convBN) dropFolded() {
+	c.foldWeight.Free()
+	c.foldBias.Free()
+	c.foldWeight, c.foldBias = nil, nil
 }
 
 // flattenGrid is a head's first step for regression: it pools features

@@ -284,7 +284,7 @@ func (r *Runner) video(s Source, b *batch) error {
 	if r.Overlays.PhotoSuffix != "" {
 		out.path = r.Overlays.Path(s)
 	}
-	found := false
+	found, framesBefore := false, b.sum.Frames
 	for {
 		img, frame, err := v.Next()
 		if err == io.EOF {
@@ -318,7 +318,7 @@ func (r *Runner) video(s Source, b *batch) error {
 		out.abort()
 		return err
 	}
-	if !found && b.sum.Frames > 0 {
+	if !found && b.sum.Frames > framesBefore { // this video's frames, not the run's
 		b.sum.NoFace = append(b.sum.NoFace, s.Path)
 		fmt.Fprintf(r.Log, "warning: %s: no face found in any frame read\n", s.Path)
 	}

@@ -140,11 +140,12 @@ func (e *Env) Build(set *dataset.Set, dataName string, runs []Run, dir string, d
 		return err
 	}
 	trainIdx, holdIdx := parts.Train, parts.Held
+	outliers := holdoutOutliers(set, holdIdx)
 	r := &Report{
 		Data: dataName, Holdout: cfg.Holdout, Seed: cfg.HoldoutSeed(),
 		TrainFaces: len(trainIdx), HoldFaces: len(holdIdx),
 		hold:        set.Subset(holdIdx),
-		mislabelled: MislabelledHeld(set, holdIdx),
+		mislabelled: positions(outliers, holdIdx),
 		Missing:     missing,
 	}
 	names := labels(rs)
@@ -162,7 +163,7 @@ func (e *Env) Build(set *dataset.Set, dataName string, runs []Run, dir string, d
 	if r.Baselines, err = e.ScoreBaselines(set.Subset(trainIdx), r.hold); err != nil {
 		return err
 	}
-	e.checkScores(r, set, holdIdx)
+	e.checkScores(r, outliers)
 	r.Warnings, r.Command, r.Version = e.Warnings(), e.Command, e.Version
 	files, err := r.write(dir)
 	if err != nil {

@@ -77,7 +77,7 @@ func fixtureReport(t *testing.T) (*Report, *Env, *bytes.Buffer) {
 	env := &Env{Stdout: &stderr, Stderr: &stderr, Command: []string{"/usr/bin/fkd", "compare", "--models", "cnn3,fpnheat", "--out", "my report"}, Version: "0.4.0-test"}
 	env.Keep("cnn3", "warning: the best model so far could not be saved: disk full")
 	r.DataID = env.dataID(r.Models)
-	env.checkScores(r, nil, nil)
+	env.checkScores(r, nil)
 	r.Warnings, r.Command, r.Version = env.Warnings(), env.Command, env.Version
 	return r, env, &stderr
 }

@@ -154,7 +154,7 @@ func (e *Env) ScoreBaselines(trainSet, hold *dataset.Set) ([]*Score, error) {
 	for _, b := range []struct {
 		label string
 		model baseline.Model
-	}{{"mean baseline", &baseline.Mean{}}, {"patch search", patch}} {
+	}{{meanBaseline, &baseline.Mean{}}, {"patch search", patch}} {
 		start := time.Now()
 		if err := b.model.Fit(trainSet); err != nil {
 			return nil, fmt.Errorf("fit the %s: %w", b.label, err)
@@ -235,12 +235,17 @@ func LandmarkRows(m *Score, hold *dataset.Set, n int, mislabelled map[int]bool) 
 // that dataset.Outliers finds mislabelled (fkd data check), as
 // LandmarkRows takes them.
 func MislabelledHeld(set *dataset.Set, holdIdx []int) map[int]bool {
+	return positions(holdoutOutliers(set, holdIdx), holdIdx)
+}
+
+// positions returns the positions in holdIdx of the faces outliers names.
+func positions(outliers []dataset.Outlier, holdIdx []int) map[int]bool {
 	at := make(map[int]int, len(holdIdx))
 	for pos, row := range holdIdx {
 		at[row] = pos
 	}
 	out := map[int]bool{}
-	for _, o := range holdoutOutliers(set, holdIdx) {
+	for _, o := range outliers {
 		out[at[o.Row]] = true
 	}
 	return out

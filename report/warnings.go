@@ -120,8 +120,8 @@ func (ww *WarningWriter) Flush() {
 
 // checkScores warns of what the report's figures would hide: a model no
 // better than the mean baseline, a model scored on fewer hold-out faces
-// than the rest, hold-out faces that look mislabelled.
-func (e *Env) checkScores(r *Report, set *dataset.Set, holdIdx []int) {
+// than the rest, the hold-out faces that look mislabelled (outliers).
+func (e *Env) checkScores(r *Report, outliers []dataset.Outlier) {
 	var mean *Score
 	for _, b := range r.Baselines {
 		if b.Label == meanBaseline {
@@ -140,7 +140,7 @@ func (e *Env) checkScores(r *Report, set *dataset.Set, holdIdx []int) {
 		}
 	}
 	var ids []string
-	for _, o := range holdoutOutliers(set, holdIdx) {
+	for _, o := range outliers {
 		ids = append(ids, fmt.Sprintf("line %d (%s)", o.Line, o.Reason))
 	}
 	if len(ids) > 0 {

@@ -32,13 +32,13 @@ func TestCheckScores(t *testing.T) {
 
 	// A run trained with --drop-outliers scored fewer hold-out faces.
 	r.Models[0].History.DroppedOutliers = []train.DroppedFace{{Row: 3, Holdout: true}, {Row: 5}}
-	env.checkScores(r, nil, nil)
+	env.checkScores(r, nil)
 	if got := env.Warnings(); !strings.Contains(got[len(got)-1], "cnn3 was trained with --drop-outliers: its hold-out RMSE in the table leaves out 1 face that looks mislabelled") {
 		t.Errorf("warnings %q", got)
 	}
 	// A warning said twice is kept once.
 	n := len(env.Warnings())
-	env.checkScores(r, nil, nil)
+	env.checkScores(r, nil)
 	if len(env.Warnings()) != n {
 		t.Errorf("warnings repeated: %q", env.Warnings())
 	}

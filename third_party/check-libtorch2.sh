@@ -25,7 +25,6 @@
 #	GO          the Go command whose toolchain is copied in [go]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-repo=$PWD
 
 cache=${LT2_CACHE:-/var/cache/fkd}
 suite=${LT2_SUITE:-trixie}

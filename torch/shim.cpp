@@ -214,7 +214,7 @@ void sync_threads() {
 } // namespace
 
 fkd_err fkd_shim::error(const char *op, const char *msg) {
-	// Keep the first line of LibTorch's message: the rest is a C++ backtrace.
+	// Cut the C++ backtrace LibTorch appends to its message.
 	std::string m = msg;
 	auto nl = m.find("\nException raised from");
 	if (nl != std::string::npos) m.resize(nl);

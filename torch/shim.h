@@ -29,7 +29,7 @@ extern "C" {
  * malloc'd block (op and msg point into it), freed with one free(). */
 typedef struct fkd_error {
 	const char *op;  /* the op's name, e.g. "conv2d" */
-	const char *msg; /* the first line of LibTorch's message */
+	const char *msg; /* LibTorch's message without the C++ backtrace it appends */
 } fkd_error;
 typedef fkd_error *fkd_err;
 

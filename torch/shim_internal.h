@@ -7,8 +7,8 @@
 
 namespace fkd_shim {
 
-// error returns a new fkd_error for op (shim.h): msg's first line, without
-// the C++ backtrace LibTorch appends. The caller hands it to Go, which frees it.
+// error returns a new fkd_error for op (shim.h): msg without
+// the C++ backtrace LibTorch appends ("Exception raised from ..."). The caller hands it to Go, which frees it.
 fkd_err error(const char *op, const char *msg);
 
 } // namespace fkd_shim

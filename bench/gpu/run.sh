@@ -58,7 +58,7 @@
 #
 # Usage: make gpu-check   (or: bash bench/gpu/run.sh; GPU_CHECK_DEVICE=cpu make gpu-check)
 # On the lent GPU machine (bench/gpu/README.md), in one 10-minute call:
-#	GPU_BUNDLE=.gpu-bundle GPU_CHECK_BUDGET=420 timeout 570 bash bench/gpu/run.sh
+#	GPU_BUNDLE=.gpu-bundle GPU_CHECK_BUDGET=420 timeout 580 bash bench/gpu/run.sh
 set -euo pipefail
 caller=$PWD
 cd "$(dirname "$0")/../.."

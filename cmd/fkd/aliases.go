@@ -36,21 +36,12 @@ func alias(fs *pflag.FlagSet, old, name string) {
 	}
 }
 
-// aliasOf returns the name of the flag that f is an old spelling of, or
-// "" when f is no alias.
-func aliasOf(f *pflag.Flag) string {
-	if v := f.Annotations[flagconfig.AliasAnnotation]; len(v) == 1 {
-		return v[0]
-	}
-	return ""
-}
-
 // checkAliases refuses a flag given under its old and new names, and
 // says which old spellings were used. Call it after fs.Parse.
 func checkAliases(fs *pflag.FlagSet) error {
 	var err error
 	fs.Visit(func(f *pflag.Flag) {
-		name := aliasOf(f)
+		name := flagconfig.AliasOf(f)
 		if name == "" || err != nil {
 			return
 		}

@@ -77,9 +77,6 @@ func runAugmentPreview(fs *pflag.FlagSet, args []string) error {
 	case o.zoom < 1 || o.zoom > 8:
 		return usagef("--zoom %d is outside [1, 8]", o.zoom)
 	}
-	if err := atomicfile.Check(o.out); err != nil {
-		return fmt.Errorf("--out: %w", err)
-	}
 	var f files
 	f.input("the training data", o.train)
 	f.output("--out", o.out)

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/fkd-project/fkd/baseline"
-	"github.com/fkd-project/fkd/internal/atomicfile"
 	"github.com/fkd-project/fkd/report"
 )
 
@@ -82,9 +80,6 @@ func (o *baselineOptions) run() error {
 	start := time.Now()
 	var f files
 	if o.Out != "" {
-		if err := atomicfile.Check(o.Out); err != nil {
-			return fmt.Errorf("--out: %w", err)
-		}
 		f.input("the training data", o.Train)
 		f.input("the test data", o.Test)
 		f.input("the lookup table", o.Lookup)

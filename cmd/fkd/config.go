@@ -38,26 +38,24 @@ func markPaths(fs *pflag.FlagSet, names ...string) { flagconfig.MarkPaths(fs, na
 var configOutput io.Writer = os.Stderr
 
 // configNote is the line that says which config file the command read,
-// or that it read none; configRead says whether it read one. A command
-// prints it when its work starts (flushConfigNote), so that a command
-// refused at the start says one line, its error: every command when it
-// read a file, and fkd train and fkd compare, whose settings come most
-// from the file, also when it read none.
-var (
-	configNote string
-	configRead bool
-)
+// or that it read none; configUsed is that file, absolute, or "" when none
+// was read. A command prints the note when its work starts
+// (flushConfigNote), so that a command refused at the start says one
+// line, its error: every command when it read a file, and fkd train and
+// fkd compare, whose settings come most from the file, also when it read
+// none. fkd train and fkd compare print it as training starts, the other
+// commands when they succeed; runCommand resets both.
+var configNote, configUsed string
 
-// noteConfig sets configNote.
-func noteConfig(read bool, format string, args ...any) {
-	configNote, configRead = fmt.Sprintf(format, args...), read
-}
+// flushConfigNote prints configNote on configOutput, once: always with
+// evenNone, else only when a config file was read.
+func flushConfigNote(evenNone bool) { flushConfigNoteTo(configOutput, evenNone) }
 
-// flushConfigNote prints configNote, once: always with evenNone, else
-// only when a config file was read.
-func flushConfigNote(evenNone bool) {
-	if configNote != "" && (configRead || evenNone) {
-		fmt.Fprintln(configOutput, configNote)
+// flushConfigNoteTo is flushConfigNote onto w: a command's log, where its
+// other progress lines go.
+func flushConfigNoteTo(w io.Writer, evenNone bool) {
+	if configNote != "" && (configUsed != "" || evenNone) {
+		fmt.Fprintln(w, configNote)
 	}
 	configNote = ""
 }
@@ -66,18 +64,11 @@ func flushConfigNote(evenNone bool) {
 // are printed, nothing else is done, and the exit status is 0.
 var errConfigPrinted = errors.New("settings printed")
 
-// extraConfigSections names, for a command, the sections of another
-// command whose flags it shares: fkd compare trains its models with the
-// train section's training settings (and its own compare section on top),
-// so that it trains each model exactly as fkd train would.
-var extraConfigSections = map[string]func() []string{
-	"compare": trainingFlagNames,
-}
-
 // applyConfig sets the flags of fs that the command line left alone from
 // the file at configPath: the data section's keys renamed by dataFlags
-// (data key → flag name), then the sections of extraConfigSections, then
-// the command's own section; a later one wins, and the command line wins
+// (data key → flag name), then, for fkd compare, the train section's
+// training settings (so that it trains each model exactly as fkd train
+// would), then the command's own section; a later one wins, and the command line wins
 // over all. explicit says whether the user named the file, which must
 // then exist; --no-config reads none. It says on configOutput which file
 // it read, or that it read none, and with --print-config prints the
@@ -88,13 +79,13 @@ func applyConfig(fs *pflag.FlagSet, command, configPath string, explicit bool, d
 		if explicit {
 			return usagef("--config and --no-config contradict each other")
 		}
-		noteConfig(false, "config: none (--no-config)")
+		configNote = "config: none (--no-config)"
 		return printConfig(fs, nil)
 	}
 	file, err := configSchema.Read(configPath)
 	if err != nil {
 		if !explicit && errors.Is(err, os.ErrNotExist) {
-			noteConfig(false, "config: none (no %s in %s; --config FILE names one)", configPath, workingDir())
+			configNote = fmt.Sprintf("config: none (no %s in %s; --config FILE names one)", configPath, workingDir())
 			return printConfig(fs, nil)
 		}
 		return err
@@ -103,9 +94,9 @@ func applyConfig(fs *pflag.FlagSet, command, configPath string, explicit bool, d
 		dataFlags = map[string]string{} // no data key applies
 	}
 	layers := []flagconfig.Layer{{Section: configSchema.Shared, Keys: dataFlags}}
-	if extra := extraConfigSections[command]; extra != nil {
+	if command == "compare" {
 		keys := map[string]string{}
-		for _, name := range extra() {
+		for _, name := range trainingFlagNames() {
 			keys[name] = name
 		}
 		layers = append(layers, flagconfig.Layer{Section: "train", Keys: keys})
@@ -115,31 +106,12 @@ func applyConfig(fs *pflag.FlagSet, command, configPath string, explicit bool, d
 	if err != nil {
 		return err
 	}
-	abs, err := filepath.Abs(configPath)
-	if err != nil {
-		abs = configPath
+	configUsed = configPath
+	if abs, err := filepath.Abs(configPath); err == nil {
+		configUsed = abs
 	}
-	noteConfig(true, "config: %s (%d settings from it)", abs, len(sources))
+	configNote = fmt.Sprintf("config: %s (%d settings from it)", configUsed, len(sources))
 	return printConfig(fs, sources)
-}
-
-// configFileUsed returns the config file the flags of fs name, absolute,
-// or "" when none is read (--no-config, or no file at the default path).
-func configFileUsed(fs *pflag.FlagSet) string {
-	if noConfig, _ := fs.GetBool("no-config"); noConfig {
-		return ""
-	}
-	path, err := fs.GetString("config")
-	if err != nil || path == "" {
-		return ""
-	}
-	if _, err := os.Stat(path); err != nil {
-		return ""
-	}
-	if abs, err := filepath.Abs(path); err == nil {
-		return abs
-	}
-	return path
 }
 
 func workingDir() string {
@@ -156,6 +128,12 @@ func printConfig(fs *pflag.FlagSet, sources flagconfig.Sources) error {
 	if p, _ := fs.GetBool("print-config"); !p {
 		return nil
 	}
+	byAlias := map[string]bool{} // flags the command line gave by an old name
+	fs.Visit(func(f *pflag.Flag) {
+		if to := flagconfig.AliasOf(f); to != "" {
+			byAlias[to] = true
+		}
+	})
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "setting\tvalue\tfrom")
 	fs.VisitAll(func(f *pflag.Flag) {
@@ -170,7 +148,7 @@ func printConfig(fs *pflag.FlagSet, sources flagconfig.Sources) error {
 		switch src, ok := sources[f.Name]; {
 		case ok:
 			from = src
-		case f.Changed:
+		case f.Changed || byAlias[f.Name]:
 			from = "command line"
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\n", f.Name, f.Value.String(), from)

@@ -52,14 +52,13 @@ compare:
 	if status := run(append([]string{"train", "--arch", "cnn3:width=4", "--out", "t/model.pt"}, common...), &stdout, &stderr); status != 0 {
 		t.Fatalf("fkd train: status %d\n%s", status, stderr.String())
 	}
-	wantNote := "config: " + filepath.Join(dir, "config.yml")
-	if !strings.Contains(stderr.String(), wantNote) {
-		t.Errorf("fkd train's stderr %q does not say %q", stderr.String(), wantNote)
-	}
 	stdout.Reset()
 	stderr.Reset()
 	if status := run(append([]string{"compare", "--archs", "cnn3:width=4"}, common...), &stdout, &stderr); status != 0 {
 		t.Fatalf("fkd compare: status %d\n%s", status, stderr.String())
+	}
+	if wantNote := "config: " + filepath.Join(dir, "config.yml"); !strings.Contains(stderr.String(), wantNote) {
+		t.Errorf("fkd compare's stderr %q does not say %q", stderr.String(), wantNote)
 	}
 	trained := readHistory(t, "t/model.pt")
 	compared := readHistory(t, filepath.Join("cmp", "runs", "cnn3_width-4", "model.pt"))

@@ -9,7 +9,6 @@ import (
 
 	"github.com/fkd-project/fkd/dataset"
 	"github.com/fkd-project/fkd/ensemble"
-	"github.com/fkd-project/fkd/internal/atomicfile"
 	"github.com/fkd-project/fkd/torch"
 )
 
@@ -56,9 +55,6 @@ func runEnsemble(fs *pflag.FlagSet, args []string) error {
 	t, err := parseTTAFlag(tta)
 	if err != nil {
 		return err
-	}
-	if err := atomicfile.Check(out); err != nil {
-		return fmt.Errorf("--out: %w", err)
 	}
 	var f files
 	for _, p := range paths {

@@ -35,6 +35,11 @@ fkd evaluate --model output/model.pt --drop-outliers --tta flip`,
 fkd ensemble --models runs/a/model.pt,runs/b/model.pt,runs/c/model.pt --train data/training.zip --out runs/ensemble.json
 # then use it wherever a model goes
 fkd submit --model runs/ensemble.json --out output/ensemble.csv`,
+	"predict": `
+# the keypoints of every face in a folder of photos, as CSV, with overlays
+fkd predict --model output/model.pt --out faces.csv --overlay marked photos/
+# a line of JSON per frame, written as each is done, for a pipeline to read
+fkd predict --model output/model.pt --format jsonl --out - clip.mp4`,
 	"serve": `
 # serve a model on localhost:8080; open http://localhost:8080/ to try it on a photo
 fkd serve --model output/model.pt

@@ -54,9 +54,6 @@ func runExport(fs *pflag.FlagSet, args []string) error {
 			return err
 		}
 	}
-	if err := atomicfile.Check(o.out); err != nil {
-		return fmt.Errorf("--out: %w", err)
-	}
 	var f files
 	f.model("the model", o.model)
 	f.output("--out", o.out)

@@ -70,11 +70,7 @@ func (f *files) check() error {
 			return fmt.Errorf("%s: %w", o.What, err)
 		}
 	}
-	if err := atomicfile.CheckDistinct(f.in, f.out); err != nil {
-		return err
-	}
-	flushConfigNote(false) // the checks passed: the work starts
-	return nil
+	return atomicfile.CheckDistinct(f.in, f.out)
 }
 
 // tidy removes, saying so on w, the temporary files that a run killed
@@ -91,7 +87,7 @@ func (f *files) tidy(w io.Writer, start time.Time) {
 func checkInput(flag, path string) error {
 	_, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%s %s: no such file (give it with %s, or in %s)", flag, path, flag, defaultConfigFile)
+		return fmt.Errorf("%s %s: no such file (give it with %s, or in the config file)", flag, path, flag)
 	}
 	return nil
 }

@@ -30,10 +30,6 @@ type command struct {
 	name    string // as typed: "train", "baseline", "data"
 	summary string // one line for "fkd help"
 	usage   string // argument synopsis after the name, e.g. "mean|patch [flags]"
-	// examples end the command's --help, each command after a comment
-	// line ("# ..."); commandExamples holds them for the commands that
-	// leave this empty.
-	examples string
 	// run parses args (everything after the command name) with fs and does
 	// the work. Output goes to stdout; errors are returned, never printed.
 	run func(fs *pflag.FlagSet, args []string) error
@@ -107,7 +103,7 @@ func runCommand(c *command, args []string, stdout, stderr io.Writer) (status int
 	fs.SetOutput(io.Discard) // errors come back from parse and are printed once, below
 	fs.SortFlags = false
 	fs.Usage = func() {}
-	configNote = ""
+	configNote, configUsed = "", ""
 	configOutput, deprecationOutput = stderr, stderr
 	err := c.run(fs, args)
 	switch {
@@ -118,7 +114,7 @@ func runCommand(c *command, args []string, stdout, stderr io.Writer) (status int
 		return 0
 	case errors.Is(err, pflag.ErrHelp):
 		fmt.Fprintf(stdout, "Usage: fkd %s %s\n\n%s\n\nFlags:\n%s", c.name, c.usage, c.summary, fs.FlagUsages())
-		if ex := examplesOf(c); ex != "" {
+		if ex := commandExamples[c.name]; ex != "" {
 			fmt.Fprintf(stdout, "\nExamples:\n%s\n", indent(strings.TrimSpace(ex), "  "))
 		}
 		return 0
@@ -140,14 +136,6 @@ func printHelp(w io.Writer) {
 	}
 	fmt.Fprintln(w, "\nRun \"fkd <command> --help\" for a command's flags and examples,")
 	fmt.Fprintln(w, "\"fkd --version\" for the version, \"fkd completion bash|zsh|fish\" for shell completion.")
-}
-
-// examplesOf returns the examples of c's --help.
-func examplesOf(c *command) string {
-	if c.examples != "" {
-		return c.examples
-	}
-	return commandExamples[c.name]
 }
 
 // parse parses args with fs and turns a flag error into a usage error.

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/fkd-project/fkd/dataset"
-	"github.com/fkd-project/fkd/internal/atomicfile"
 	"github.com/fkd-project/fkd/report"
 	"github.com/fkd-project/fkd/torch"
 )
@@ -58,9 +57,6 @@ func runPlot(fs *pflag.FlagSet, args []string) error {
 	}
 	if out == "" {
 		out = filepath.Join(filepath.Dir(model), chart+".png")
-	}
-	if err := atomicfile.Check(out); err != nil {
-		return fmt.Errorf("--out: %w", err)
 	}
 	var f files
 	f.input("the run's model", model)

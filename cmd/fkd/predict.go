@@ -31,12 +31,7 @@ func init() {
 		name:    "predict",
 		summary: "find the faces in photos, folders and videos, and the keypoints of each",
 		usage:   "--model FILE [--crop X,Y,W,H] [--every N] [--format csv|json|jsonl] [--out FILE] [--overlay DIR] [--overlay-labels] [--strict] photo|folder|video ...",
-		examples: `
-# the keypoints of every face in a folder of photos, as CSV, with overlays
-fkd predict --model output/model.pt --out faces.csv --overlay marked photos/
-# a line of JSON per frame, written as each is done, for a pipeline to read
-fkd predict --model output/model.pt --format jsonl --out - clip.mp4`,
-		run: runPredict,
+		run:     runPredict,
 	})
 }
 

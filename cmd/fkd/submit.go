@@ -1,14 +1,12 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/fkd-project/fkd/eval"
-	"github.com/fkd-project/fkd/internal/atomicfile"
 	"github.com/fkd-project/fkd/report"
 	"github.com/fkd-project/fkd/submission"
 	"github.com/fkd-project/fkd/torch"
@@ -64,9 +62,6 @@ func runSubmit(fs *pflag.FlagSet, args []string) error {
 	tta, err := parseTTAFlag(o.tta)
 	if err != nil {
 		return err
-	}
-	if err := atomicfile.Check(o.outfile); err != nil {
-		return fmt.Errorf("--out: %w", err)
 	}
 	var f files
 	f.model("the model", o.model)

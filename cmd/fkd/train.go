@@ -110,7 +110,7 @@ func finishTrainingFlags(fs *pflag.FlagSet, c *train.Config, loss string) error 
 		return usagef("augmentation: %v", err)
 	}
 	c.Augment = recipe.String()
-	c.ConfigFile = configFileUsed(fs)
+	c.ConfigFile = configUsed
 	return nil
 }
 
@@ -226,7 +226,7 @@ func (o *trainOptions) run(ctx context.Context) error {
 	if o.stderrTerminal {
 		opts.Progress = o.stderr
 	}
-	flushConfigNote(true) // where the settings came from, as training starts
+	flushConfigNoteTo(o.stderr, true) // where the settings came from, with the run's log
 	res, err := train.Run(ctx, o.cfg, set, opts)
 	if ie := (*train.InterruptedError)(nil); errors.As(err, &ie) {
 		return fmt.Errorf("%v; continue with: %s", err, o.dataPaths.ResumeCommand(ie.Checkpoint, o.trainPath))

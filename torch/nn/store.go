@@ -20,6 +20,7 @@ type Store struct {
 	entries  []*entry // in creation order
 	byName   map[string]*entry
 	training bool
+	onFree   []func() // OnFree's
 }
 
 type entry struct {
@@ -204,9 +205,19 @@ func (s *Store) ToChannelsLast() {
 	})
 }
 
-// Free releases every tensor of the store at once. The store is empty
+// OnFree has Free call f first: for tensors a model derives from the
+// store's own and keeps beside them (not saved, not trained), so that
+// freeing the store frees them too.
+func (s *Store) OnFree(f func()) { s.onFree = append(s.onFree, f) }
+
+// Free releases every tensor of the store at once, and what OnFree
+// registered. The store is empty
 // afterwards, and layers built on it must not be used again.
 func (s *Store) Free() {
+	for _, f := range s.onFree {
+		f()
+	}
+	s.onFree = nil
 	for _, e := range s.entries {
 		e.tensor.Free()
 	}

@@ -188,21 +188,24 @@ func (c *File) ApplyLayers(flags *pflag.FlagSet, command string, layers ...Layer
 	fromLine := map[string]bool{}
 	flags.Visit(func(f *pflag.Flag) {
 		fromLine[f.Name] = true
-		if to := aliasOf(f); to != "" {
+		if to := AliasOf(f); to != "" {
 			fromLine[to] = true
 		}
 	})
 	sources := Sources{}
 	set := func(e entry, section, name string) error {
-		if name == "config" {
+		switch name {
+		case "config":
 			return fmt.Errorf("config %s line %d: %s.%s: a config file cannot name another", c.path, e.line, section, e.key)
+		case "no-config", "print-config":
+			return fmt.Errorf("config %s line %d: %s.%s: a command-line switch, not a setting a config file can hold", c.path, e.line, section, e.key)
 		}
 		f := flags.Lookup(name)
 		if f == nil {
 			return fmt.Errorf("config %s line %d: %s.%s: fkd %s has no flag --%s", c.path, e.line, section, e.key, command, name)
 		}
 		old := ""
-		if to := aliasOf(f); to != "" {
+		if to := AliasOf(f); to != "" {
 			old, name, f = name, to, flags.Lookup(to)
 		}
 		if fromLine[name] {
@@ -238,8 +241,9 @@ func (c *File) ApplyLayers(flags *pflag.FlagSet, command string, layers ...Layer
 	return sources, nil
 }
 
-// aliasOf returns the flag f is an old spelling of, or "".
-func aliasOf(f *pflag.Flag) string {
+// AliasOf returns the name of the flag that f is an old spelling of
+// (AliasAnnotation), or "" when f is no alias.
+func AliasOf(f *pflag.Flag) string {
 	if v := f.Annotations[AliasAnnotation]; len(v) == 1 {
 		return v[0]
 	}

@@ -23,6 +23,8 @@ func newFlags() *pflag.FlagSet {
 	fs.String("out", "model.pt", "")
 	fs.String("train", "training.csv", "")
 	fs.String("config", "", "")
+	fs.Bool("print-config", false, "")
+	fs.Bool("no-config", false, "")
 	MarkPaths(fs, "out", "train")
 	return fs
 }
@@ -99,6 +101,8 @@ func TestApplyErrors(t *testing.T) {
 		{"unknown flag", "train:\n  epoch: 3\n", "line 2: train.epoch: fkd train has no flag --epoch", true},
 		{"bad value", "train:\n  epochs: many\n", `line 2: train.epochs: invalid argument "many"`, true},
 		{"nested config", "train:\n  config: other.yml\n", "line 2: train.config: a config file cannot name another", true},
+		{"print-config in a file", "train:\n  print-config: true\n", "line 2: train.print-config: a command-line switch", true},
+		{"no-config in a file", "train:\n  no-config: true\n", "line 2: train.no-config: a command-line switch", true},
 		{"missing named file", "", "no such file", true},
 		{"missing default file", "", "", false},
 	}
